@@ -1,0 +1,17 @@
+# Every target the README shows. `make test` is what CI runs.
+CARGO ?= cargo
+
+.PHONY: test fmt lint
+
+## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
+test:
+	$(CARGO) test --locked --all-targets
+
+## fmt: format the code
+fmt:
+	$(CARGO) fmt
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings

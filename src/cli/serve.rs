@@ -1,0 +1,125 @@
+//! `app serve`: the HTTP API, configured from the environment (every variable has a flag).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::{DatabaseArgs, LogLevel};
+use crate::http::{self, AppState};
+use crate::storage::Storage;
+use crate::telemetry;
+
+/// Exit code for a configuration the server refuses to start with.
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// HMAC-SHA256 key for X-Signature (required)
+    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// A second key accepted during a rotation
+    #[arg(
+        long = "previous-secret",
+        env = "WEBHOOK_SECRET_PREVIOUS",
+        hide_env_values = true
+    )]
+    pub previous_secret: Option<String>,
+
+    /// Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)
+    #[arg(long, env = "LOG_LEVEL", default_value = "INFO", ignore_case = true)]
+    pub log_level: LogLevel,
+
+    /// Address to listen on
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+
+    /// Largest accepted POST /webhook body, in bytes
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = http::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+
+    /// Seconds a request may take before it is answered 408 (so that shutdown always ends)
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    telemetry::init_json_logs(args.log_level.into());
+    let Some(secret) = args.secret.as_deref().filter(|secret| !secret.is_empty()) else {
+        tracing::error!(
+            variable = "WEBHOOK_SECRET",
+            "WEBHOOK_SECRET is not set: refusing to start"
+        );
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    };
+    let location = match args.database.location() {
+        Ok(location) => location,
+        Err(problem) => {
+            tracing::error!(variable = "DATABASE_URL", "{problem}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let storage = match Storage::open(&location) {
+            Ok(storage) => storage,
+            Err(error) => {
+                tracing::error!(database = %location, error = %error, "cannot open the database");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(host = %args.host, port = args.port, error = %error, "cannot listen");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let mut state = AppState::new(storage, secret, args.previous_secret.as_deref());
+        state.max_body_bytes = args.max_body_bytes;
+        state.request_timeout = Duration::from_secs(args.request_timeout_secs);
+        let address = listener.local_addr()?;
+        tracing::info!(
+            address = %address,
+            port = address.port(),
+            database = %location,
+            version = env!("CARGO_PKG_VERSION"),
+            "listening"
+        );
+        http::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped: every accepted message is committed");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on ctrl-c or SIGTERM, logging which.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    let signal = tokio::select! {
+        _ = ctrl_c => "SIGINT",
+        () = terminate => "SIGTERM",
+    };
+    tracing::info!(
+        signal,
+        "shutting down: draining requests and committing queued messages"
+    );
+}

@@ -1,0 +1,140 @@
+//! Settings shared by the commands: where the database is (`DATABASE_URL`) and how loud the logs
+//! are (`LOG_LEVEL`). Every setting is an environment variable with a matching flag.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+/// The default `DATABASE_URL`: `data/app.db` under the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
+
+/// Where the SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A file on disk.
+    File(PathBuf),
+    /// A private in-memory database, gone when the process ends.
+    Memory,
+}
+
+impl Location {
+    /// Reads a `DATABASE_URL`. `sqlite:///data/app.db` and `sqlite:////data/app.db` both mean
+    /// `/data/app.db` (the brief writes the first, SQLAlchemy's convention the second);
+    /// `sqlite://data/app.db` and `sqlite:data/app.db` are relative to the working directory;
+    /// `sqlite::memory:` is in memory.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(format!(
+                "DATABASE_URL must start with sqlite: (e.g. sqlite:////data/app.db), got {url:?}"
+            ));
+        };
+        if rest == ":memory:" || rest == "//:memory:" {
+            return Ok(Self::Memory);
+        }
+        let path = match rest.strip_prefix("//") {
+            Some(after) if after.starts_with('/') => format!("/{}", after.trim_start_matches('/')),
+            Some(relative) => relative.to_string(),
+            None => rest.to_string(),
+        };
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        if path.is_empty() || path.ends_with('/') {
+            return Err(format!("DATABASE_URL names no database file: {url:?}"));
+        }
+        Ok(Self::File(PathBuf::from(path)))
+    }
+
+    /// The file, when the database is on disk.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::File(path) => Some(path),
+            Self::Memory => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Memory => f.write_str(":memory:"),
+        }
+    }
+}
+
+/// `--database-url` / `DATABASE_URL`, flattened into every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:
+    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub url: String,
+}
+
+impl DatabaseArgs {
+    pub fn location(&self) -> Result<Location, String> {
+        Location::parse(&self.url)
+    }
+}
+
+/// `LOG_LEVEL`: the least severe level written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<LogLevel> for tracing::Level {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Debug => Self::DEBUG,
+            LogLevel::Info => Self::INFO,
+            LogLevel::Warn => Self::WARN,
+            LogLevel::Error => Self::ERROR,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_paths_accept_three_or_four_slashes() {
+        for url in ["sqlite:///data/app.db", "sqlite:////data/app.db"] {
+            assert_eq!(
+                Location::parse(url),
+                Ok(Location::File("/data/app.db".into())),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_paths_and_memory_are_understood() {
+        assert_eq!(
+            Location::parse("sqlite://data/app.db"),
+            Ok(Location::File("data/app.db".into()))
+        );
+        assert_eq!(
+            Location::parse("sqlite:app.db"),
+            Ok(Location::File("app.db".into()))
+        );
+        assert_eq!(Location::parse("sqlite::memory:"), Ok(Location::Memory));
+    }
+
+    #[test]
+    fn other_urls_are_refused() {
+        for url in [
+            "postgres://localhost/db",
+            "data/app.db",
+            "sqlite://",
+            "sqlite:///",
+            "",
+        ] {
+            assert!(Location::parse(url).is_err(), "{url}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The read endpoints, probes and metrics: extract, call storage, answer.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::filters::RawListQuery;
+use crate::storage::{migrations, queries};
+
+/// `GET /messages`.
+pub async fn list_messages(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<queries::Page>, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let query = RawListQuery::from_pairs(&pairs)
+        .parse()
+        .map_err(ApiError::Validation)?;
+    let page = state
+        .storage
+        .read(move |conn| queries::list_messages(conn, &query))
+        .await?;
+    Ok(Json(page))
+}
+
+/// `GET /stats`.
+pub async fn stats(State(state): State<AppState>) -> Result<Json<queries::Stats>, ApiError> {
+    Ok(Json(state.storage.read(queries::stats).await?))
+}
+
+/// `GET /health/live`: the process serves.
+pub async fn live() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /health/ready`: 200 only when the database answers at the latest schema, the secret is
+/// set and the server is not shutting down; otherwise 503 naming each failing check.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let latest = migrations::latest_version();
+    let schema = state
+        .storage
+        .read(|conn| migrations::current_version(conn))
+        .await;
+    let (database, schema) = match schema {
+        Ok(Some(version)) if version == latest => ("ok".to_string(), "ok".to_string()),
+        Ok(version) => (
+            "ok".to_string(),
+            format!("at version {}, expected {latest}", version.unwrap_or(0)),
+        ),
+        Err(error) => (format!("unavailable: {error}"), "unknown".to_string()),
+    };
+    let secret = if state.secret_set {
+        "ok"
+    } else {
+        "WEBHOOK_SECRET is not set"
+    };
+    let accepting = if state.draining.load(Ordering::SeqCst) {
+        "shutting down"
+    } else {
+        "ok"
+    };
+    let checks =
+        json!({ "database": database, "schema": schema, "secret": secret, "accepting": accepting });
+    let failing: Vec<&str> = checks
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, value)| *value != "ok")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if failing.is_empty() {
+        (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "checks": checks })),
+        )
+            .into_response()
+    } else {
+        let detail = format!("not ready: {}", failing.join(", "));
+        let body = json!({ "status": "unavailable", "detail": detail, "checks": checks });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let content_type = [(
+        header::CONTENT_TYPE,
+        "text/plain; version=0.0.4; charset=utf-8",
+    )];
+    (content_type, state.metrics.render()).into_response()
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

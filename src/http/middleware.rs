@@ -1,0 +1,96 @@
+//! The one middleware every request passes: request id in and out, the JSON log line, and the
+//! HTTP metrics, labelled by route template so that unknown paths share one label value.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::webhook::{WebhookOutcome, WebhookResult};
+use crate::telemetry;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_sane_request_id(id))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(telemetry::UNMATCHED_PATH, MatchedPath::as_str)
+        .to_string();
+
+    let mut response = next.run(request).await;
+
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = response.status().as_u16();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    metrics::counter!(
+        telemetry::HTTP_REQUESTS_TOTAL,
+        "method" => method.as_str().to_string(),
+        "path" => route,
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(telemetry::REQUEST_LATENCY_MS).record(latency_ms);
+
+    let latency_ms = (latency_ms * 1000.0).round() / 1000.0;
+    let method = method.as_str();
+    match response.extensions().get::<WebhookOutcome>() {
+        Some(outcome) => {
+            let result = outcome.result.as_str();
+            metrics::counter!(telemetry::WEBHOOK_REQUESTS_TOTAL, "result" => result).increment(1);
+            if outcome.conflict {
+                metrics::counter!(telemetry::WEBHOOK_DUPLICATE_CONFLICTS_TOTAL).increment(1);
+            }
+            let message_id = outcome.message_id.as_deref();
+            let dup = outcome.result == WebhookResult::Duplicate;
+            let conflict = outcome.conflict.then_some(true);
+            macro_rules! log {
+                ($level:ident) => {
+                    tracing::$level!(
+                        request_id, method, path, status, latency_ms, message_id, dup, result,
+                        conflict, "request"
+                    )
+                };
+            }
+            match (outcome.result, status) {
+                (WebhookResult::InvalidSignature, _) | (_, 500..) => log!(error),
+                (_, 400..) => log!(warn),
+                _ => log!(info),
+            }
+        }
+        None => {
+            macro_rules! log {
+                ($level:ident) => {
+                    tracing::$level!(request_id, method, path, status, latency_ms, "request")
+                };
+            }
+            match status {
+                500.. => log!(error),
+                400.. => log!(warn),
+                _ => log!(info),
+            }
+        }
+    }
+    response
+}
+
+/// An incoming request id is echoed only when it is short and plain, so logs stay clean.
+fn is_sane_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}

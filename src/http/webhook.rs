@@ -1,0 +1,154 @@
+//! `POST /webhook`: size limit, signature, validation, exactly-once store, in that order.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::message::NewMessage;
+use crate::storage::Insert;
+
+/// The signature header, and the one GitHub and Meta send, read when the first is absent.
+pub const SIGNATURE_HEADER: &str = "x-signature";
+pub const HUB_SIGNATURE_HEADER: &str = "x-hub-signature-256";
+/// Tells a sender whether its message was `created` or a `duplicate` (the body is the same).
+pub const RESULT_HEADER: &str = "x-webhook-result";
+
+/// What became of a webhook request, for the log line and the metrics.
+#[derive(Debug, Clone)]
+pub struct WebhookOutcome {
+    pub result: WebhookResult,
+    pub message_id: Option<String>,
+    pub conflict: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    Created,
+    Duplicate,
+    InvalidSignature,
+    ValidationError,
+    PayloadTooLarge,
+    StorageUnavailable,
+    BadRequest,
+}
+
+impl WebhookResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Duplicate => "duplicate",
+            Self::InvalidSignature => "invalid_signature",
+            Self::ValidationError => "validation_error",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::BadRequest => "bad_request",
+        }
+    }
+}
+
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let (mut response, outcome) = match ingest(&state, &headers, body).await {
+        Ok((message_id, insert)) => {
+            let (result, conflict) = match insert {
+                Insert::Created => (WebhookResult::Created, false),
+                Insert::Duplicate { conflict } => (WebhookResult::Duplicate, conflict),
+            };
+            let mut response = (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response();
+            response
+                .headers_mut()
+                .insert(RESULT_HEADER, HeaderValue::from_static(result.as_str()));
+            (
+                response,
+                WebhookOutcome {
+                    result,
+                    message_id: Some(message_id),
+                    conflict,
+                },
+            )
+        }
+        Err((error, message_id)) => {
+            let result = match &error {
+                ApiError::PayloadTooLarge => WebhookResult::PayloadTooLarge,
+                ApiError::InvalidSignature => WebhookResult::InvalidSignature,
+                ApiError::Validation(_) => WebhookResult::ValidationError,
+                ApiError::StorageUnavailable => WebhookResult::StorageUnavailable,
+                _ => WebhookResult::BadRequest,
+            };
+            (
+                error.into_response(),
+                WebhookOutcome {
+                    result,
+                    message_id,
+                    conflict: false,
+                },
+            )
+        }
+    };
+    response.extensions_mut().insert(outcome);
+    response
+}
+
+type Rejection = (ApiError, Option<String>);
+
+async fn ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, Insert), Rejection> {
+    let body = read_limited(headers, body, state.max_body_bytes)
+        .await
+        .map_err(|e| (e, None))?;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .or_else(|| headers.get(HUB_SIGNATURE_HEADER));
+    let signed = signature.is_some_and(|sig| state.verifier.verify(sig.as_bytes(), &body));
+    if !signed {
+        return Err((ApiError::InvalidSignature, None));
+    }
+    let message = NewMessage::from_json(&body)
+        .map_err(|problems| (ApiError::Validation(problems), message_id_of(&body)))?;
+    let message_id = message.message_id.clone();
+    match state.storage.insert(message).await {
+        Ok(insert) => Ok((message_id, insert)),
+        Err(error) => Err((error.into(), Some(message_id))),
+    }
+}
+
+/// Reads the body, refusing at once a declared length over `limit`, and stopping at `limit`
+/// bytes for a body that does not declare one.
+async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large =
+            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest
+        }
+    })
+}
+
+/// The `message_id` of a body that failed validation, when it has a string one, for the log.
+fn message_id_of(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("message_id")?.as_str().map(str::to_string)
+}

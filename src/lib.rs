@@ -1,0 +1,23 @@
+//! An exactly-once webhook receiver: HMAC-verified messages stored in SQLite, listed, counted,
+//! probed and measured over HTTP, and operated from the same binary's CLI.
+
+/// The command line: one module per subcommand.
+pub mod cli;
+/// Settings from the environment and flags: `DATABASE_URL`, `LOG_LEVEL`.
+pub mod config;
+/// The filters and page of a message listing, shared by the API and the CLI.
+pub mod filters;
+/// The HTTP API: router, handlers, errors, middleware, serving.
+pub mod http;
+/// The inbound message and its validation.
+pub mod message;
+/// Computing and verifying `X-Signature`.
+pub mod signature;
+/// SQLite: connections, migrations, the writer, the queries.
+pub mod storage;
+/// JSON logs and metric names.
+pub mod telemetry;
+/// Timestamp parsing and the sortable instant key.
+pub mod timestamp;
+/// Validation problems in FastAPI/Pydantic's shape.
+pub mod validation;

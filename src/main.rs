@@ -1,0 +1,16 @@
+//! `app`: parse the command line, run the command, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use webhook_receiver::cli::Cli;
+
+fn main() -> ExitCode {
+    match Cli::parse().run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("app: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The inbound message and its validation: from the raw body of a signed `POST /webhook` to a
+//! [`NewMessage`] ready to store, or every problem with it in Pydantic's shape.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::timestamp::{self, KeyBound};
+use crate::validation::{Loc, Problem};
+
+/// Longest accepted `message_id`, in characters.
+pub const MAX_MESSAGE_ID_CHARS: usize = 256;
+/// Longest accepted `text`, in characters (Unicode scalar values, as Python counts them).
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// The pattern `from` and `to` must match: E.164, a `+` then 1 to 15 digits.
+pub const MSISDN_PATTERN: &str = r"^\+[0-9]{1,15}$";
+
+/// A validated message, as it will be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    /// Exactly the string that was sent.
+    pub ts: String,
+    /// The sortable instant of `ts` (see [`timestamp::instant_key`]).
+    #[serde(skip)]
+    pub ts_key: String,
+    pub text: Option<String>,
+}
+
+impl NewMessage {
+    /// Validates a message from a JSON body; the problems come in field order.
+    pub fn from_json(body: &[u8]) -> Result<Self, Vec<Problem>> {
+        if body.trim_ascii().is_empty() {
+            return Err(vec![Problem::missing(Loc::Body, Value::Null)]);
+        }
+        let value: Value = serde_json::from_slice(body).map_err(|error| {
+            vec![
+                Problem::new("json_invalid", Loc::Body, "JSON decode error", json!({}))
+                    .with_ctx(json!({ "error": error.to_string() })),
+            ]
+        })?;
+        let Value::Object(object) = value else {
+            return Err(vec![Problem::new(
+                "model_attributes_type",
+                Loc::Body,
+                "Input should be a valid dictionary or object to extract fields from",
+                value,
+            )]);
+        };
+        Self::from_object(&object)
+    }
+
+    /// Validates a message from an already-parsed JSON object. Fields are checked in the
+    /// contract's order, each completely, so the problems come in that order.
+    pub fn from_object(object: &Map<String, Value>) -> Result<Self, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut field = |name: &'static str, required: bool| -> Option<&str> {
+            let loc = Loc::BodyField(name);
+            let problem = match object.get(name) {
+                Some(Value::String(value)) => match check(name, value) {
+                    Ok(()) => return Some(value.as_str()),
+                    Err(problem) => problem,
+                },
+                Some(Value::Null) | None if !required => return None,
+                None => Problem::missing(loc, Value::Object(object.clone())),
+                Some(other) => Problem::string_type(loc, other.clone()),
+            };
+            problems.push(problem);
+            None
+        };
+        let message_id = field("message_id", true);
+        let from = field("from", true);
+        let to = field("to", true);
+        let ts = field("ts", true);
+        let text = field("text", false);
+        match (message_id, from, to, ts) {
+            (Some(message_id), Some(from), Some(to), Some(ts)) if problems.is_empty() => Ok(Self {
+                message_id: message_id.to_string(),
+                from: from.to_string(),
+                to: to.to_string(),
+                ts: ts.to_string(),
+                ts_key: ts_key(ts).expect("checked above"),
+                text: text.map(str::to_string),
+            }),
+            _ => Err(problems),
+        }
+    }
+}
+
+/// The rule of one string field.
+fn check(name: &'static str, value: &str) -> Result<(), Problem> {
+    let loc = Loc::BodyField(name);
+    match name {
+        "message_id" if value.is_empty() => Err(Problem::too_short(loc, json!(value), 1)),
+        "message_id" if value.chars().count() > MAX_MESSAGE_ID_CHARS => {
+            Err(Problem::too_long(loc, json!(value), MAX_MESSAGE_ID_CHARS))
+        }
+        "from" | "to" if !is_msisdn(value) => {
+            Err(Problem::pattern_mismatch(loc, json!(value), MSISDN_PATTERN))
+        }
+        "ts" if ts_key(value).is_none() => Err(Problem::new(
+            "value_error",
+            loc,
+            "Value error, ts must be an ISO-8601 UTC timestamp with a Z suffix, \
+             e.g. 2025-01-15T10:00:00Z",
+            json!(value),
+        )),
+        "text" if value.chars().count() > MAX_TEXT_CHARS => {
+            Err(Problem::too_long(loc, json!(value), MAX_TEXT_CHARS))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The sortable key of a message timestamp, `None` when it is not in the strict form.
+fn ts_key(ts: &str) -> Option<String> {
+    match timestamp::instant_key(&timestamp::parse_strict_utc(ts)?) {
+        KeyBound::Key(key) => Some(key),
+        KeyBound::BeforeAll | KeyBound::AfterAll => None,
+    }
+}
+
+/// True for E.164 numbers as the contract spells them: `+` then 1 to 15 ASCII digits.
+pub fn is_msisdn(value: &str) -> bool {
+    value.strip_prefix('+').is_some_and(|digits| {
+        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(body: &str) -> Vec<Problem> {
+        NewMessage::from_json(body.as_bytes()).unwrap_err()
+    }
+
+    fn kinds_and_locs(body: &str) -> Vec<(&'static str, Vec<Value>)> {
+        problems(body)
+            .into_iter()
+            .map(|p| (p.kind, p.loc))
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_message_keeps_its_strings_exactly() {
+        let body = r#"{"message_id":"m1","from":"+919876543210","to":"+14155550100",
+                       "ts":"2025-01-15T10:00:00.50Z","text":"Hello","extra":1}"#;
+        let message = NewMessage::from_json(body.as_bytes()).unwrap();
+        assert_eq!(message.message_id, "m1");
+        assert_eq!(message.ts, "2025-01-15T10:00:00.50Z");
+        assert_eq!(message.ts_key, "2025-01-15T10:00:00.500000000Z");
+        assert_eq!(message.text.as_deref(), Some("Hello"));
+    }
+
+    #[test]
+    fn text_is_optional_and_may_be_null() {
+        for body in [
+            r#"{"message_id":"m","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z"}"#,
+            r#"{"message_id":"m","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z","text":null}"#,
+        ] {
+            assert_eq!(NewMessage::from_json(body.as_bytes()).unwrap().text, None);
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed_in_field_order() {
+        let body = r#"{"message_id":"","from":"919876543210","to":"+1234567890123456",
+                       "ts":"2025-01-15T10:00:00+00:00","text":7}"#;
+        assert_eq!(
+            kinds_and_locs(body),
+            vec![
+                ("string_too_short", vec![json!("body"), json!("message_id")]),
+                (
+                    "string_pattern_mismatch",
+                    vec![json!("body"), json!("from")]
+                ),
+                ("string_pattern_mismatch", vec![json!("body"), json!("to")]),
+                ("value_error", vec![json!("body"), json!("ts")]),
+                ("string_type", vec![json!("body"), json!("text")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_fields_and_wrong_types_are_named() {
+        assert_eq!(
+            kinds_and_locs(r#"{"message_id":5,"ts":"2025-01-15T10:00:00Z"}"#),
+            vec![
+                ("string_type", vec![json!("body"), json!("message_id")]),
+                ("missing", vec![json!("body"), json!("from")]),
+                ("missing", vec![json!("body"), json!("to")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let text = "é".repeat(MAX_TEXT_CHARS);
+        let body =
+            json!({"message_id":"m","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z","text":text});
+        assert!(NewMessage::from_json(body.to_string().as_bytes()).is_ok());
+        let body = json!({"message_id":"m","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z","text":text + "é"});
+        let found = problems(&body.to_string());
+        assert_eq!(found[0].kind, "string_too_long");
+        assert_eq!(found[0].ctx, Some(json!({"max_length": 4096})));
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_whole_body_problems() {
+        for (body, kind) in [
+            ("", "missing"),
+            ("  ", "missing"),
+            ("{", "json_invalid"),
+            ("[1]", "model_attributes_type"),
+            ("null", "model_attributes_type"),
+        ] {
+            assert_eq!(
+                kinds_and_locs(body),
+                vec![(kind, vec![json!("body")])],
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn msisdns_are_a_plus_and_one_to_fifteen_digits() {
+        for good in ["+1", "+919876543210", "+123456789012345"] {
+            assert!(is_msisdn(good), "{good}");
+        }
+        for bad in [
+            "",
+            "+",
+            "1",
+            "+1234567890123456",
+            "+12a",
+            "++1",
+            "+１",
+            " +1",
+        ] {
+            assert!(!is_msisdn(bad), "{bad}");
+        }
+    }
+}

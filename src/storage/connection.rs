@@ -1,0 +1,142 @@
+//! Opening connections: the pragmas that make a 200 durable, and the SQL functions queries use.
+
+use std::time::Duration;
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OpenFlags};
+
+use super::StorageError;
+use crate::config::Location;
+
+/// How long a connection waits for a lock held by another before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What connections open: a file, or a named in-memory database shared by this process's
+/// connections (SQLite's `memdb` VFS), alive while the writer holds it open.
+#[derive(Debug)]
+pub struct Target {
+    path: String,
+    on_disk: bool,
+}
+
+impl Target {
+    /// Resolves a location, creating the folders above a database file.
+    pub fn new(location: &Location) -> Result<Self, StorageError> {
+        match location {
+            Location::File(path) => {
+                create_parent(path)?;
+                Ok(Self {
+                    path: path.to_string_lossy().into_owned(),
+                    on_disk: true,
+                })
+            }
+            Location::Memory => Ok(Self {
+                path: format!("file:/app-{}?vfs=memdb", uuid::Uuid::new_v4()),
+                on_disk: false,
+            }),
+        }
+    }
+
+    /// An existing database file, for commands that must not create one.
+    pub fn existing(location: &Location) -> Result<Self, StorageError> {
+        match location.path() {
+            Some(path) if !path.exists() => Err(StorageError::Missing(path.display().to_string())),
+            _ => Self::new(location),
+        }
+    }
+}
+
+fn create_parent(path: &std::path::Path) -> Result<(), StorageError> {
+    match path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| StorageError::CreateDir {
+            path: parent.display().to_string(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The one read-write connection: WAL, so readers never block it, and `synchronous=FULL`, so
+/// a commit is on disk (the WAL fsynced) before the writer answers anyone.
+pub fn open_writer(target: &Target) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&target.path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if target.on_disk {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    register_functions(&conn)?;
+    Ok(conn)
+}
+
+/// A read-only connection: it can never write, and in WAL mode it reads a consistent snapshot
+/// while the writer commits.
+pub fn open_reader(target: &Target) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&target.path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    register_functions(&conn)?;
+    Ok(conn)
+}
+
+/// `contains_ci(haystack, needle)`: Unicode case-insensitive substring test, with no wildcard
+/// characters (SQLite's own `LIKE` folds ASCII only and treats `%` and `_` as wildcards).
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "contains_ci",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let needle = ctx.get_or_create_aux(1, |value| -> rusqlite::Result<String> {
+                Ok(value.as_str().map(str::to_lowercase).unwrap_or_default())
+            })?;
+            Ok(match ctx.get_raw(0).as_str_or_null()? {
+                Some(haystack) => contains_ci(haystack, &needle),
+                None => false,
+            })
+        },
+    )
+}
+
+/// True when `haystack` contains `needle_lower` ignoring case. `needle_lower` is already lower
+/// case. ASCII text is compared in place; anything else is lower-cased first (a few non-ASCII
+/// characters, such as the Kelvin sign, lower-case to ASCII letters).
+pub fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
+    if needle_lower.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let needle = needle_lower.as_bytes();
+        haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
+    } else {
+        haystack.to_lowercase().contains(needle_lower)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_ci;
+
+    #[test]
+    fn substring_search_ignores_case_across_unicode() {
+        assert!(contains_ci("Hello World", "world"));
+        assert!(contains_ci("CAFÉ au lait", "café"));
+        assert!(contains_ci("Temperature 5\u{212A}", "5k"));
+        assert!(!contains_ci("Hello", "hellos"));
+        assert!(!contains_ci("100 percent", "100%"));
+        assert!(contains_ci("a_b", "a_b"));
+        assert!(!contains_ci("axb", "a_b"));
+    }
+}

@@ -1,0 +1,115 @@
+//! Everything that touches SQLite, shared by the server and the CLI.
+//!
+//! - [`connection`]: opening connections with the right pragmas and SQL functions.
+//! - [`migrations`]: the embedded schema migrations.
+//! - [`writer`]: the one writer thread and its group commit.
+//! - [`queries`]: the reads behind `/messages`, `/stats` and readiness.
+//!
+//! [`Storage`] is the server's handle: inserts go to the writer, reads run on a small pool of
+//! read-only connections on tokio's blocking threads, never on the async workers.
+
+pub mod connection;
+pub mod migrations;
+pub mod queries;
+pub mod writer;
+
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+use crate::config::Location;
+use crate::message::NewMessage;
+pub use writer::Insert;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no database at {0} (run `app migrate` or start `app serve` first)")]
+    Missing(String),
+    #[error("the write was not committed: {0}")]
+    Unavailable(String),
+    #[error("the storage is shut down")]
+    Closed,
+}
+
+/// How many idle read connections are kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The server's handle on the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    location: Arc<connection::Target>,
+    writer: writer::WriterHandle,
+    idle_readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl Storage {
+    /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
+    pub fn open(location: &Location) -> Result<Self, StorageError> {
+        let target = Arc::new(connection::Target::new(location)?);
+        let mut conn = connection::open_writer(&target)?;
+        migrations::run(&mut conn)?;
+        let writer = writer::spawn(conn, Arc::clone(&target));
+        Ok(Self {
+            location: target,
+            writer,
+            idle_readers: Arc::default(),
+        })
+    }
+
+    /// Stores a message exactly once; resolves when the outcome is committed to disk.
+    pub async fn insert(&self, message: NewMessage) -> Result<Insert, StorageError> {
+        self.writer.insert(message).await
+    }
+
+    /// Runs `read` on a read-only connection, off the async threads.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    {
+        let storage = self.clone();
+        tokio::task::spawn_blocking(move || storage.read_blocking(read))
+            .await
+            .map_err(|_| StorageError::Closed)?
+    }
+
+    fn read_blocking<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let idle = self
+            .idle_readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => connection::open_reader(&self.location)?,
+        };
+        let result = read(&conn);
+        // A connection that failed may be broken (a replaced file, say): only healthy ones return.
+        if result.is_ok() {
+            let mut idle = self.idle_readers.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    /// Stops taking inserts, commits everything already queued and waits for the writer to end.
+    pub async fn close(&self) {
+        let writer = self.writer.clone();
+        let _ = tokio::task::spawn_blocking(move || writer.close()).await;
+    }
+}

@@ -1,0 +1,178 @@
+//! The reads: one implementation each for `/messages` and `app list`, `/stats` and `app stats`.
+//! Both run in one read transaction, so a page and its `total` see the same snapshot.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, params_from_iter};
+use serde::{Deserialize, Serialize};
+
+use super::StorageError;
+use crate::filters::{Filters, ListQuery};
+use crate::timestamp::KeyBound;
+
+/// One stored message as the API shows it; `ts` is the string that was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRow {
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub ts: String,
+    pub text: Option<String>,
+}
+
+/// A page of `GET /messages`: `total` counts every row matching the filters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub data: Vec<MessageRow>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `GET /stats`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub total_messages: i64,
+    pub senders_count: i64,
+    pub messages_per_sender: Vec<SenderCount>,
+    pub first_message_ts: Option<String>,
+    pub last_message_ts: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderCount {
+    pub from: String,
+    pub count: i64,
+}
+
+/// How many senders `/stats` lists.
+pub const TOP_SENDERS: i64 = 10;
+
+/// A page of messages in `(ts, message_id)` order, with the total for the filters.
+pub fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, StorageError> {
+    let tx = conn.unchecked_transaction()?;
+    let (total, data) = match Where::from_filters(&query.filters) {
+        None => (0, Vec::new()),
+        Some(filter) => {
+            let total = count(&tx, &query.filters, &filter)?;
+            let mut args = filter.args.clone();
+            args.extend([
+                SqlValue::Integer(query.limit),
+                SqlValue::Integer(query.offset),
+            ]);
+            let sql = format!(
+                "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages {}
+                 ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
+                filter.sql
+            );
+            let mut statement = tx.prepare_cached(&sql)?;
+            let rows = statement.query_map(params_from_iter(args), |row| {
+                Ok(MessageRow {
+                    message_id: row.get(0)?,
+                    from: row.get(1)?,
+                    to: row.get(2)?,
+                    ts: row.get(3)?,
+                    text: row.get(4)?,
+                })
+            })?;
+            (total, rows.collect::<Result<_, _>>()?)
+        }
+    };
+    tx.finish()?;
+    Ok(Page {
+        data,
+        total,
+        limit: query.limit,
+        offset: query.offset,
+    })
+}
+
+/// Rows matching the filters. Unfiltered and sender-only counts come from the aggregates.
+fn count(conn: &Connection, filters: &Filters, filter: &Where) -> Result<i64, StorageError> {
+    let total = match filters {
+        Filters { from: None, since: None, q: None } => {
+            conn.prepare_cached("SELECT messages FROM totals")?.query_row([], |row| row.get(0))?
+        }
+        Filters { from: Some(from), since: None, q: None } => conn
+            .prepare_cached(
+                "SELECT coalesce((SELECT message_count FROM sender_counts WHERE from_msisdn = ?1), 0)",
+            )?
+            .query_row([from], |row| row.get(0))?,
+        _ => conn
+            .prepare_cached(&format!("SELECT count(*) FROM messages {}", filter.sql))?
+            .query_row(params_from_iter(filter.args.iter()), |row| row.get(0))?,
+    };
+    Ok(total)
+}
+
+/// A `WHERE` clause with its arguments, holding only the filters that are set so that SQLite
+/// can pick the index for them.
+struct Where {
+    sql: String,
+    args: Vec<SqlValue>,
+}
+
+impl Where {
+    /// `None` when the filters can match nothing.
+    fn from_filters(filters: &Filters) -> Option<Self> {
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        if let Some(from) = &filters.from {
+            clauses.push("from_msisdn = ?");
+            args.push(SqlValue::Text(from.clone()));
+        }
+        match &filters.since {
+            None | Some(KeyBound::BeforeAll) => {}
+            Some(KeyBound::AfterAll) => return None,
+            Some(KeyBound::Key(key)) => {
+                clauses.push("ts_key >= ?");
+                args.push(SqlValue::Text(key.clone()));
+            }
+        }
+        if let Some(q) = &filters.q {
+            clauses.push("contains_ci(text, ?)");
+            args.push(SqlValue::Text(q.clone()));
+        }
+        let sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        Some(Self { sql, args })
+    }
+}
+
+/// The `/stats` figures, from the aggregates and the two ends of the time index.
+pub fn stats(conn: &Connection) -> Result<Stats, StorageError> {
+    let tx = conn.unchecked_transaction()?;
+    let (total_messages, senders_count) = tx
+        .prepare_cached("SELECT messages, senders FROM totals")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let messages_per_sender = tx
+        .prepare_cached(
+            "SELECT from_msisdn, message_count FROM sender_counts
+             ORDER BY message_count DESC, from_msisdn LIMIT ?1",
+        )?
+        .query_map([TOP_SENDERS], |row| {
+            Ok(SenderCount {
+                from: row.get(0)?,
+                count: row.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let end = |sql: &str| -> Result<Option<String>, StorageError> {
+        let mut statement = tx.prepare_cached(sql)?;
+        let mut rows = statement.query([])?;
+        Ok(rows.next()?.map(|row| row.get(0)).transpose()?)
+    };
+    let first_message_ts = end("SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1")?;
+    let last_message_ts =
+        end("SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1")?;
+    tx.finish()?;
+    Ok(Stats {
+        total_messages,
+        senders_count,
+        messages_per_sender,
+        first_message_ts,
+        last_message_ts,
+    })
+}

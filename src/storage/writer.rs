@@ -1,0 +1,181 @@
+//! The one writer: a dedicated thread owns the only read-write connection and commits in groups.
+//!
+//! Handlers send a validated message and a reply channel over a bounded queue. The writer takes
+//! everything queued (up to [`MAX_BATCH`]), inserts it in one transaction, commits once (one
+//! fsync for the whole group), and only then answers each sender. Under load many requests share
+//! one fsync; alone, a request pays for exactly one.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::connection::{self, Target};
+use super::{StorageError, migrations};
+use crate::message::NewMessage;
+use crate::timestamp;
+
+/// The most messages committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// How many messages may wait for the writer before senders wait for room.
+const QUEUE_CAPACITY: usize = 4096;
+
+/// What storing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// A new row.
+    Created,
+    /// The id was already stored; the first row is kept. `conflict` when this copy differs.
+    Duplicate { conflict: bool },
+}
+
+struct Job {
+    message: NewMessage,
+    reply: oneshot::Sender<Result<Insert, StorageError>>,
+}
+
+/// The senders' side of the writer. Cheap to clone.
+#[derive(Clone)]
+pub struct WriterHandle {
+    queue: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+/// Starts the writer thread on `conn`.
+pub fn spawn(conn: Connection, target: Arc<Target>) -> WriterHandle {
+    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || {
+            Writer {
+                conn: Some(conn),
+                target,
+            }
+            .run(receiver)
+        })
+        .expect("the OS can start a thread");
+    WriterHandle {
+        queue: Arc::new(Mutex::new(Some(sender))),
+        thread: Arc::new(Mutex::new(Some(thread))),
+    }
+}
+
+impl WriterHandle {
+    /// Queues `message` and waits until its outcome is committed.
+    pub async fn insert(&self, message: NewMessage) -> Result<Insert, StorageError> {
+        let sender = self.queue.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sender = sender.ok_or(StorageError::Closed)?;
+        let (reply, outcome) = oneshot::channel();
+        sender
+            .send(Job { message, reply })
+            .await
+            .map_err(|_| StorageError::Closed)?;
+        outcome.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// Closes the queue and blocks until the writer has committed what was queued and stopped.
+    pub fn close(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Writer {
+    /// `None` after a failure broke it: the next batch reopens it.
+    conn: Option<Connection>,
+    target: Arc<Target>,
+}
+
+impl Writer {
+    fn run(mut self, mut queue: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while queue.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
+            let outcome = self.commit(&batch);
+            match outcome {
+                Ok(inserts) => {
+                    for (job, insert) in batch.drain(..).zip(inserts) {
+                        let _ = job.reply.send(Ok(insert));
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, batch = batch.len(), "storage write failed");
+                    // The connection may be unusable (file replaced, disk gone): start afresh.
+                    self.conn = None;
+                    let reason = error.to_string();
+                    for job in batch.drain(..) {
+                        let _ = job
+                            .reply
+                            .send(Err(StorageError::Unavailable(reason.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inserts a batch in one transaction; every outcome or none.
+    fn commit(&mut self, batch: &[Job]) -> Result<Vec<Insert>, StorageError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            none => {
+                let mut conn = connection::open_writer(&self.target)?;
+                migrations::run(&mut conn)?;
+                none.insert(conn)
+            }
+        };
+        let created_at = timestamp::now_iso();
+        let tx = conn.transaction()?;
+        let mut inserts = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO messages
+                     (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (message_id) DO NOTHING",
+            )?;
+            for Job { message: m, .. } in batch {
+                let changed = insert.execute(params![
+                    m.message_id,
+                    m.from,
+                    m.to,
+                    m.ts,
+                    m.text,
+                    created_at,
+                    m.ts_key
+                ])?;
+                inserts.push(if changed == 1 {
+                    Insert::Created
+                } else {
+                    Insert::Duplicate {
+                        conflict: differs_from_stored(&tx, m)?,
+                    }
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(inserts)
+    }
+}
+
+/// True when the stored row with this message's id has other content.
+fn differs_from_stored(conn: &Connection, message: &NewMessage) -> Result<bool, StorageError> {
+    let stored = conn
+        .prepare_cached(
+            "SELECT from_msisdn, to_msisdn, ts, text FROM messages WHERE message_id = ?1",
+        )?
+        .query_row([&message.message_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    Ok(stored.is_some_and(|(from, to, ts, text)| {
+        from != message.from || to != message.to || ts != message.ts || text != message.text
+    }))
+}

@@ -1,0 +1,209 @@
+//! Observability: the JSON log lines of serve mode and the Prometheus metrics.
+//!
+//! Logs are one JSON object per line on stdout, keys flat and in a fixed order:
+//! `{"ts":"…","level":"INFO","msg":"…", <event fields…>}`. Nothing else is written to stdout in
+//! serve mode: library events go through the same format, and panics are logged as events.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// `http_requests_total{method,path,status}`: every answered request; `path` is the route
+/// template, or `unmatched` for every path no route serves.
+pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
+/// `webhook_requests_total{result}`: every `POST /webhook` by outcome.
+pub const WEBHOOK_REQUESTS_TOTAL: &str = "webhook_requests_total";
+/// `webhook_duplicate_conflicts_total`: duplicates whose content differs from the stored row.
+pub const WEBHOOK_DUPLICATE_CONFLICTS_TOTAL: &str = "webhook_duplicate_conflicts_total";
+/// `request_latency_ms`: histogram of request latency in milliseconds.
+pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
+/// The `path` label of every request no route matched, so hostile URLs cannot grow the labels.
+pub const UNMATCHED_PATH: &str = "unmatched";
+
+/// Upper bounds of the latency buckets, in milliseconds.
+const LATENCY_BUCKETS_MS: [f64; 12] = [
+    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+];
+
+/// The process's Prometheus recorder, installed on first use. Every app built in this process
+/// (tests build many) shares it, as the `metrics` facade has one global recorder.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(REQUEST_LATENCY_MS.into()),
+                    &LATENCY_BUCKETS_MS,
+                )
+                .expect("the bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (a test harness's): ours still renders.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            spawn_upkeep(handle.clone());
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        HTTP_REQUESTS_TOTAL,
+        "HTTP requests answered, by method, route and status"
+    );
+    metrics::describe_counter!(WEBHOOK_REQUESTS_TOTAL, "POST /webhook requests, by outcome");
+    metrics::describe_counter!(
+        WEBHOOK_DUPLICATE_CONFLICTS_TOTAL,
+        "Duplicate message_ids whose content differs from the stored message"
+    );
+    metrics::describe_histogram!(
+        REQUEST_LATENCY_MS,
+        metrics::Unit::Milliseconds,
+        "Request latency"
+    );
+}
+
+/// Drains histogram samples into their buckets even when nobody scrapes, so memory stays flat.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let _ = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                handle.run_upkeep();
+            }
+        });
+}
+
+/// Installs the JSON log format on stdout at `level` (other crates' events from WARN up), and
+/// routes panics into it.
+pub fn init_json_logs(level: Level) {
+    let ours = LevelFilter::from_level(level);
+    let filter = Targets::new()
+        .with_default(ours.min(LevelFilter::WARN))
+        .with_target(env!("CARGO_CRATE_NAME"), ours);
+    let format = tracing_subscriber::fmt::layer()
+        .event_format(JsonLines)
+        .with_writer(std::io::stdout);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter)
+        .try_init();
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(ToString::to_string).unwrap_or_default();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %payload, location = %location, "panic");
+    }));
+}
+
+/// The JSON line format.
+struct JsonLines;
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        let mut line = String::with_capacity(256);
+        line.push_str("{\"ts\":");
+        push_json(&mut line, &crate::timestamp::now_iso());
+        line.push_str(",\"level\":");
+        push_json(&mut line, meta.level().as_str());
+        let mut fields = JsonFields::default();
+        event.record(&mut fields);
+        if let Some(message) = fields.message {
+            line.push_str(",\"msg\":");
+            push_json(&mut line, &message);
+        }
+        if !meta.target().starts_with(env!("CARGO_CRATE_NAME")) {
+            line.push_str(",\"target\":");
+            push_json(&mut line, meta.target());
+        }
+        line.push_str(&fields.pairs);
+        line.push('}');
+        writeln!(writer, "{line}")
+    }
+}
+
+fn push_json(out: &mut String, value: &str) {
+    out.push_str(&serde_json::Value::from(value).to_string());
+}
+
+/// Collects an event's fields as `,"key":value` pairs, keeping numbers and booleans typed.
+#[derive(Default)]
+struct JsonFields {
+    message: Option<String>,
+    pairs: String,
+}
+
+impl JsonFields {
+    fn key(&mut self, field: &Field) {
+        self.pairs.push(',');
+        push_json(&mut self.pairs, field.name());
+        self.pairs.push(':');
+    }
+}
+
+impl Visit for JsonFields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = Some(text);
+        } else {
+            self.key(field);
+            push_json(&mut self.pairs, &text);
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_string());
+        } else {
+            self.key(field);
+            push_json(&mut self.pairs, value);
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.key(field);
+        let _ = write!(self.pairs, "{value}");
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.key(field);
+        let _ = write!(self.pairs, "{value}");
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.key(field);
+        let _ = write!(self.pairs, "{value}");
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.key(field);
+        let _ = write!(self.pairs, "{}", serde_json::Value::from(value));
+    }
+}

@@ -1,0 +1,106 @@
+//! Validation problems in FastAPI/Pydantic's shape, so that clients written for the original
+//! brief read our 422 bodies unchanged: `{"detail":[{"type","loc","msg","input","ctx"?}…]}`.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// One problem with one input: an item of a 422's `detail` list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// Pydantic's error type, e.g. `string_pattern_mismatch`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Where the problem is: `["body", "from"]`, `["query", "limit"]`.
+    pub loc: Vec<Value>,
+    /// A sentence for people.
+    pub msg: String,
+    /// The offending input, as received.
+    pub input: Value,
+    /// The constraint that failed, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Value>,
+}
+
+impl Problem {
+    pub fn new(kind: &'static str, loc: Loc, msg: impl Into<String>, input: Value) -> Self {
+        Self {
+            kind,
+            loc: loc.into_values(),
+            msg: msg.into(),
+            input,
+            ctx: None,
+        }
+    }
+
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(ctx);
+        self
+    }
+
+    pub fn missing(loc: Loc, input: Value) -> Self {
+        Self::new("missing", loc, "Field required", input)
+    }
+
+    pub fn string_type(loc: Loc, input: Value) -> Self {
+        Self::new("string_type", loc, "Input should be a valid string", input)
+    }
+
+    pub fn too_short(loc: Loc, input: Value, min_length: usize) -> Self {
+        let unit = if min_length == 1 {
+            "character"
+        } else {
+            "characters"
+        };
+        Self::new(
+            "string_too_short",
+            loc,
+            format!("String should have at least {min_length} {unit}"),
+            input,
+        )
+        .with_ctx(json!({ "min_length": min_length }))
+    }
+
+    pub fn too_long(loc: Loc, input: Value, max_length: usize) -> Self {
+        Self::new(
+            "string_too_long",
+            loc,
+            format!("String should have at most {max_length} characters"),
+            input,
+        )
+        .with_ctx(json!({ "max_length": max_length }))
+    }
+
+    pub fn pattern_mismatch(loc: Loc, input: Value, pattern: &str) -> Self {
+        Self::new(
+            "string_pattern_mismatch",
+            loc,
+            format!("String should match pattern '{pattern}'"),
+            input,
+        )
+        .with_ctx(json!({ "pattern": pattern }))
+    }
+}
+
+/// Where a problem is: the request part and, unless it is the whole body, the field.
+#[derive(Debug, Clone, Copy)]
+pub enum Loc {
+    Body,
+    BodyField(&'static str),
+    Query(&'static str),
+}
+
+impl Loc {
+    fn into_values(self) -> Vec<Value> {
+        match self {
+            Loc::Body => vec![json!("body")],
+            Loc::BodyField(field) => vec![json!("body"), json!(field)],
+            Loc::Query(name) => vec![json!("query"), json!(name)],
+        }
+    }
+}
+
+/// The body of a 422: `{"detail":[…]}`, each item's keys in Pydantic's order.
+#[derive(Debug, Serialize)]
+pub struct Detail<'a> {
+    pub detail: &'a [Problem],
+}
