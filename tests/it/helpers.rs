@@ -1,0 +1,210 @@
+//! Test fixtures: [`TestApp`], a real server on `127.0.0.1:0` over a temporary database, and
+//! [`ServerProcess`], the real `app serve` binary.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use webhook_receiver::config::Location;
+use webhook_receiver::http::{self, AppState};
+use webhook_receiver::signature;
+use webhook_receiver::storage::Storage;
+
+pub const SECRET: &str = "testsecret";
+
+/// A server running in this process on a real port, over a database file in a temp folder.
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub db_path: PathBuf,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose state `configure` may adjust first (limits, a previous secret…).
+    pub async fn spawn_with(configure: impl FnOnce(&mut AppState)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("nested").join("app.db");
+        let storage = Storage::open(&Location::File(db_path.clone())).unwrap();
+        let mut state = AppState::new(storage, SECRET, None);
+        configure(&mut state);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(http::serve(listener, state.clone(), async {
+            let _ = stop.await;
+        }));
+        Self {
+            url,
+            client: reqwest::Client::new(),
+            db_path,
+            state,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Posts `body` signed with the test secret.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        let signature = signature::sign(SECRET.as_bytes(), body.as_bytes());
+        self.post(body.to_string(), &[("X-Signature", &signature)])
+            .await
+    }
+
+    /// Posts `body` to `/webhook` with exactly these headers.
+    pub async fn post(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(format!("{}/webhook", self.url))
+            .header("Content-Type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Stores messages through the API, asserting each is created.
+    pub async fn seed(&self, messages: &[Value]) {
+        for message in messages {
+            let response = self.post_signed(&message.to_string()).await;
+            assert_eq!(response.status(), StatusCode::OK, "{message}");
+            assert_eq!(
+                response.headers()["x-webhook-result"],
+                "created",
+                "{message}"
+            );
+        }
+    }
+
+    /// GETs `path_and_query` and returns the status and JSON body.
+    pub async fn get_json(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// GETs `path_and_query` and returns the status and text body.
+    pub async fn get_text(&self, path_and_query: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.url))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Rows in `messages`, read straight from the file.
+    pub fn row_count(&self) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        conn.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    /// Shuts the server down and waits for it (and its writer) to finish.
+    pub async fn stop(mut self) {
+        self.shutdown.take().unwrap().send(()).unwrap();
+        self.server.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+/// A message body with the given fields.
+pub fn message(id: &str, from: &str, ts: &str, text: Option<&str>) -> Value {
+    json!({"message_id": id, "from": from, "to": "+14155550100", "ts": ts, "text": text})
+}
+
+/// The real `app serve` on a free port, its stdout captured line by line.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+    pub stdout: BufReader<ChildStdout>,
+    /// The log lines read so far, starting with the start-up line.
+    pub lines: Vec<String>,
+}
+
+impl ServerProcess {
+    /// Starts `app serve` with `env` (and nothing inherited that configures it), and waits for
+    /// its `listening` line.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let mut child = app_command(env)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let start: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("start-up line is not JSON ({e}): {line:?}"));
+        assert_eq!(start["msg"], "listening", "{line}");
+        let url = format!("http://127.0.0.1:{}", start["port"]);
+        Self {
+            child,
+            url,
+            stdout,
+            lines: vec![line.trim_end().to_string()],
+        }
+    }
+
+    /// Reads stdout until the process ends; returns every line, the start-up line first.
+    pub fn wait_for_exit(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
+        self.lines.extend(rest.lines().map(str::to_string));
+        (self.child.wait().unwrap(), self.lines)
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// The `app` binary with a clean environment: only `env` configures it.
+pub fn app_command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_app"));
+    for variable in [
+        "WEBHOOK_SECRET",
+        "WEBHOOK_SECRET_PREVIOUS",
+        "DATABASE_URL",
+        "LOG_LEVEL",
+        "HOST",
+        "PORT",
+        "APP_URL",
+    ] {
+        command.env_remove(variable);
+    }
+    command.env("HOST", "127.0.0.1").env("PORT", "0");
+    command.envs(env.iter().copied());
+    command
+}
