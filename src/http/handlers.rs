@@ -47,7 +47,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
     let schema = state
         .storage
-        .read(|conn| migrations::current_version(conn))
+        .read(migrations::current_version)
         .await;
     let (database, schema) = match schema {
         Ok(Some(version)) if version == latest => ("ok".to_string(), "ok".to_string()),
