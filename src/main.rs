@@ -3,14 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use webhook_receiver::cli::Cli;
+use webhook_receiver::cli::{Cli, exit};
 
 fn main() -> ExitCode {
     match Cli::parse().run() {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("app: {error:#}");
-            ExitCode::FAILURE
-        }
+        Err(error) => exit::report(&error),
     }
 }

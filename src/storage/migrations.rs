@@ -54,3 +54,31 @@ pub fn current_version(conn: &Connection) -> Result<Option<i64>, StorageError> {
         |row| row.get(0),
     )?)
 }
+
+/// A migration recorded in a database's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub version: i64,
+    pub name: String,
+    /// When it was applied, RFC 3339, as refinery records it.
+    pub applied_on: String,
+}
+
+/// The migrations recorded in the database, oldest first; none when no migration ever ran.
+/// Reads only, so it works on a read-only connection.
+pub fn applied(conn: &Connection) -> Result<Vec<Applied>, StorageError> {
+    if current_version(conn)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut statement = conn.prepare(
+        "SELECT version, name, applied_on FROM refinery_schema_history ORDER BY version",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(Applied {
+            version: row.get(0)?,
+            name: row.get(1)?,
+            applied_on: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

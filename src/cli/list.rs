@@ -1,0 +1,111 @@
+//! `app list`: `GET /messages` read straight from the database file, with the same flags as
+//! the query parameters and the same defaults, validation, ordering and JSON
+//! ([`RawListQuery`] and [`queries::list_messages`] are the API's own).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::exit::usage;
+use super::output::{self, OutputArgs};
+use crate::config::DatabaseArgs;
+use crate::filters::RawListQuery;
+use crate::storage::queries;
+use crate::validation::Problem;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Messages per page, 1 to 100 [default: 50]
+    #[arg(long, allow_hyphen_values = true)]
+    pub limit: Option<String>,
+
+    /// Messages to skip, 0 or more [default: 0]
+    #[arg(long, allow_hyphen_values = true)]
+    pub offset: Option<String>,
+
+    /// Only this sender (exact), e.g. +919876543210; the + may be left out
+    #[arg(long)]
+    pub from: Option<String>,
+
+    /// Only messages at or after this RFC 3339 instant, e.g. 2025-01-15T09:30:00Z
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Only messages whose text contains this, ignoring case
+    #[arg(long)]
+    pub q: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let raw = RawListQuery {
+        limit: args.limit.as_deref(),
+        offset: args.offset.as_deref(),
+        from: args.from.as_deref(),
+        since: args.since.as_deref(),
+        q: args.q.as_deref(),
+    };
+    let query = raw.parse().map_err(|problems| usage(describe(&problems)))?;
+    let (location, conn) = super::args::open_existing(&args.database)?;
+    let page =
+        queries::list_messages(&conn, &query).with_context(|| format!("cannot read {location}"))?;
+    if args.output.json {
+        output::print_json(&page)?;
+    } else {
+        output::print(&render(&page))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The page as a table, one message a row, then a line with the counts.
+pub fn render(page: &queries::Page) -> String {
+    let mut table = output::table(&["message_id", "from", "to", "ts", "text"]);
+    for message in &page.data {
+        table.add_row([
+            output::one_line(&message.message_id),
+            message.from.clone(),
+            message.to.clone(),
+            message.ts.clone(),
+            output::one_line(message.text.as_deref().unwrap_or_default()),
+        ]);
+    }
+    // On a narrow terminal only the text wraps: ids, numbers and timestamps stay whole.
+    for column in 0..4 {
+        if let Some(column) = table.column_mut(column) {
+            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+    }
+    let mut text = output::render(&table);
+    let _ = writeln!(
+        text,
+        "{} of {} messages (offset {}, limit {})",
+        page.data.len(),
+        page.total,
+        page.offset,
+        page.limit
+    );
+    text
+}
+
+/// Validation problems on one line, named by flag: `invalid --limit "0": Input should be greater than
+/// or equal to 1; invalid --since "soon": Input should be a valid datetime…`.
+pub fn describe(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| {
+            let name = problem
+                .loc
+                .last()
+                .and_then(|name| name.as_str())
+                .unwrap_or("value");
+            format!("invalid --{name} {}: {}", problem.input, problem.msg)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -1,0 +1,297 @@
+//! `app send`: posts signed messages to a running server and sums up what it answered.
+//!
+//! One message from flags, a JSON/NDJSON file of them, or `--generate N` synthetic ones; all
+//! signed up front and posted at a fixed concurrency over reused connections by [`crate::load`],
+//! which a benchmark can drive the same way. Exit 0 only when every message was accepted.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Read as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use clap::ArgGroup;
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::Url;
+
+use super::args::{SecretArgs, read_file};
+use super::exit::usage;
+use super::output::{self, OutputArgs};
+use crate::load::{self, Outcome, OutgoingMessage, Report, RunOptions, Signed, input, synthetic};
+use crate::timestamp;
+
+/// Where `--seed` runs put their timestamps: the week before this instant, so that a seeded
+/// run repeats exactly, timestamps included.
+pub const SEEDED_ANCHOR: &str = "2025-01-15T10:00:00Z";
+
+#[derive(Debug, clap::Args)]
+#[command(group(
+    ArgGroup::new("single")
+        .multiple(true)
+        .args(["message_id", "from", "to", "ts", "text"])
+))]
+pub struct Args {
+    #[command(flatten)]
+    pub secret: SecretArgs,
+
+    /// Base URL of the server
+    #[arg(long, env = "APP_URL", default_value = "http://localhost:8000")]
+    pub url: String,
+
+    /// The message's id
+    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    pub message_id: Option<String>,
+
+    /// The sender, e.g. +919876543210
+    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    pub from: Option<String>,
+
+    /// The recipient, e.g. +14155550100
+    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    pub to: Option<String>,
+
+    /// When it was sent, e.g. 2025-01-15T10:00:00Z [default: now]
+    #[arg(long, help_heading = "One message")]
+    pub ts: Option<String>,
+
+    /// The text (left out when not given)
+    #[arg(long, help_heading = "One message")]
+    pub text: Option<String>,
+
+    /// Send the messages in this file: a JSON array, or JSON objects one after another
+    /// (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file
+    #[arg(
+        long,
+        value_name = "PATH",
+        help_heading = "Many messages",
+        conflicts_with_all = ["single", "generate"]
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Send N realistic synthetic messages (varied senders, timestamps and texts)
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Many messages",
+        conflicts_with = "single",
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000)
+    )]
+    pub generate: Option<u64>,
+
+    /// Repeat a --generate run exactly: the same ids, senders, texts and timestamps (then in
+    /// the week before 2025-01-15T10:00:00Z) [default: random]
+    #[arg(long, help_heading = "Many messages", requires = "generate")]
+    pub seed: Option<u64>,
+
+    /// Requests in flight at once
+    #[arg(
+        long,
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u64).range(1..=1024)
+    )]
+    pub concurrency: u64,
+
+    /// Seconds to wait for each answer
+    #[arg(long, default_value_t = 10)]
+    pub timeout_secs: u64,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let secret = args.secret.require()?;
+    let url = webhook_url(&args.url)?;
+    let bodies = bodies(&args)?;
+    let messages: Arc<[Signed]> = Signed::all(secret, bodies).into();
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    let options = RunOptions {
+        concurrency,
+        stop_on_fatal: true,
+    };
+    let progress = progress_bar(messages.len());
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let client = load::client(concurrency, Duration::from_secs(args.timeout_secs))
+        .context("cannot build the HTTP client")?;
+    let report = runtime.block_on({
+        let progress = progress.clone();
+        load::run(&client, &url, messages, &options, move |_| progress.inc(1))
+    });
+    progress.finish_and_clear();
+    finish(&report, &url, args.output.json)
+}
+
+/// `<base>/webhook`, checked.
+fn webhook_url(base: &str) -> anyhow::Result<Url> {
+    let url = Url::parse(&format!("{}/webhook", base.trim_end_matches('/')))
+        .map_err(|error| usage(format!("invalid --url {base:?}: {error}")))?;
+    if url.scheme() != "http" {
+        return Err(usage(format!(
+            "invalid --url {base:?}: only http:// is supported (this build has no TLS client)"
+        )));
+    }
+    Ok(url)
+}
+
+/// The bodies to send, from whichever source the flags chose.
+fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
+    if let Some(path) = &args.file {
+        let (name, content) = if path.as_os_str() == "-" {
+            let mut content = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut content)
+                .context("cannot read stdin")?;
+            ("stdin".to_string(), content)
+        } else {
+            (path.display().to_string(), read_file(path)?)
+        };
+        let bodies =
+            input::message_bodies(&content).map_err(|error| usage(format!("{name}: {error}")))?;
+        if bodies.is_empty() {
+            return Err(usage(format!("{name} holds no messages")));
+        }
+        return Ok(bodies);
+    }
+    if let Some(count) = args.generate {
+        let (seed, anchor) = match args.seed {
+            Some(seed) => (seed, SEEDED_ANCHOR.parse::<DateTime<Utc>>()?),
+            None => (rand::random(), Utc::now()),
+        };
+        let count = usize::try_from(count)?;
+        return Ok(synthetic::Generator::new(seed, anchor)
+            .take(count)
+            .map(|message| message.to_body())
+            .collect());
+    }
+    let message = OutgoingMessage {
+        message_id: args.message_id.clone().unwrap_or_default(),
+        from: args.from.clone().unwrap_or_default(),
+        to: args.to.clone().unwrap_or_default(),
+        ts: args.ts.clone().unwrap_or_else(timestamp::now_iso),
+        text: args.text.clone(),
+    };
+    Ok(vec![message.to_body()])
+}
+
+/// A progress bar on stderr when it is a terminal and there is more than one message;
+/// otherwise a hidden one, so that logs and pipes get nothing but the summary.
+fn progress_bar(messages: usize) -> ProgressBar {
+    if messages < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(messages as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} messages  {per_sec}  eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Prints the summary and picks the exit: success only when every message was accepted.
+fn finish(report: &Report, url: &Url, json: bool) -> anyhow::Result<ExitCode> {
+    let fatal = report
+        .stopped_by
+        .as_ref()
+        .map(|outcome| fatal_message(outcome, url));
+    if json {
+        output::print_json(&report.summary())?;
+    } else if fatal.is_none() {
+        output::print(&render(report))?;
+    }
+    if report.all_accepted() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Err(anyhow!(fatal.unwrap_or_else(|| not_accepted(report))))
+}
+
+/// Why the run stopped early, for an operator to act on.
+fn fatal_message(outcome: &Outcome, url: &Url) -> String {
+    match outcome {
+        Outcome::Rejected { status, detail } => format!(
+            "{url} answered {status} ({detail}): the secret is not the server's WEBHOOK_SECRET"
+        ),
+        Outcome::Failed { error, .. } => format!("cannot reach {url}: {error}"),
+        other => format!("stopped after {other:?}"),
+    }
+}
+
+/// What was not accepted, by status, with the first reason for each.
+fn not_accepted(report: &Report) -> String {
+    let mut parts: Vec<String> = report
+        .rejected
+        .iter()
+        .map(|(status, counted)| {
+            format!(
+                "{status} × {} (first: {})",
+                counted.count, counted.first_detail
+            )
+        })
+        .collect();
+    if report.failed > 0 {
+        parts.push(format!(
+            "no answer × {} (first: {})",
+            report.failed,
+            report.first_failure.as_deref().unwrap_or("unknown")
+        ));
+    }
+    format!(
+        "{} of {} messages not accepted: {}",
+        report.messages - report.accepted(),
+        report.messages,
+        parts.join("; ")
+    )
+}
+
+/// The summary as a two-column table.
+fn render(report: &Report) -> String {
+    let summary = report.summary();
+    let ms = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |ms| format!("{ms:.2} ms"));
+    let mut accepted = format!(
+        "{} (created {}, duplicate {}",
+        summary.accepted, summary.created, summary.duplicate
+    );
+    if report.accepted_unlabelled > 0 {
+        let _ = write!(accepted, ", unlabelled {}", report.accepted_unlabelled);
+    }
+    accepted.push(')');
+    let mut rejected = report.rejected_total().to_string();
+    if !summary.rejected.is_empty() {
+        let by_status: Vec<String> = summary
+            .rejected
+            .iter()
+            .map(|(status, count)| format!("{status}: {count}"))
+            .collect();
+        let _ = write!(rejected, " ({})", by_status.join(", "));
+    }
+    let mut table = output::table(&[]);
+    for (name, value) in [
+        ("messages", summary.messages.to_string()),
+        ("sent", summary.sent.to_string()),
+        ("accepted", accepted),
+        ("rejected", rejected),
+        ("failed", summary.failed.to_string()),
+        ("elapsed", format!("{:.3} s", summary.elapsed_s)),
+        (
+            "throughput",
+            format!("{:.1} messages/s", summary.throughput_per_s),
+        ),
+        (
+            "latency",
+            format!(
+                "p50 {}, p99 {}, max {}",
+                ms(summary.latency_ms.p50),
+                ms(summary.latency_ms.p99),
+                ms(summary.latency_ms.max)
+            ),
+        ),
+    ] {
+        table.add_row([name.to_string(), value]);
+    }
+    output::render(&table)
+}

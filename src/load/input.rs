@@ -1,0 +1,94 @@
+//! Messages from a file: a JSON array of objects, one object, or NDJSON (objects one after
+//! another, one per line or pretty-printed). Each object is sent as the exact bytes it has in
+//! the file, so what is signed is what the file says.
+
+use bytes::Bytes;
+use serde_json::value::RawValue;
+
+/// Why a file holds no sendable messages.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("not JSON or NDJSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("value {index} is not a JSON object (a message) or an array of them")]
+    NotAMessage { index: usize },
+    #[error("item {item} of the array in value {index} is not a JSON object (a message)")]
+    NotAMessageInArray { index: usize, item: usize },
+}
+
+/// The message bodies in `input`, in file order. Empty input gives none.
+pub fn message_bodies(input: &[u8]) -> Result<Vec<Bytes>, InputError> {
+    let mut bodies = Vec::new();
+    let values = serde_json::Deserializer::from_slice(input).into_iter::<&RawValue>();
+    for (index, value) in values.enumerate() {
+        let index = index + 1;
+        let raw = value?.get();
+        match raw.as_bytes().first() {
+            Some(b'{') => bodies.push(Bytes::copy_from_slice(raw.as_bytes())),
+            Some(b'[') => {
+                let items: Vec<&RawValue> = serde_json::from_str(raw)?;
+                for (item, value) in items.into_iter().enumerate() {
+                    let raw = value.get();
+                    if !raw.starts_with('{') {
+                        return Err(InputError::NotAMessageInArray {
+                            index,
+                            item: item + 1,
+                        });
+                    }
+                    bodies.push(Bytes::copy_from_slice(raw.as_bytes()));
+                }
+            }
+            _ => return Err(InputError::NotAMessage { index }),
+        }
+    }
+    Ok(bodies)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bodies(input: &str) -> Vec<String> {
+        message_bodies(input.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|body| String::from_utf8(body.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn ndjson_lines_are_sent_byte_for_byte() {
+        let input = "{\"message_id\": \"a\",  \"x\":1}\n\n{\"message_id\":\"b\"}\r\n";
+        assert_eq!(
+            bodies(input),
+            vec![r#"{"message_id": "a",  "x":1}"#, r#"{"message_id":"b"}"#]
+        );
+    }
+
+    #[test]
+    fn arrays_and_pretty_printed_objects_are_read_too() {
+        assert_eq!(
+            bodies("[{\"a\":1}, {\"b\": 2}]"),
+            vec![r#"{"a":1}"#, r#"{"b": 2}"#]
+        );
+        assert_eq!(bodies("{\n  \"a\": 1\n}\n"), vec!["{\n  \"a\": 1\n}"]);
+        assert!(bodies("  \n").is_empty());
+    }
+
+    #[test]
+    fn anything_but_objects_is_refused_with_its_position() {
+        assert_eq!(
+            message_bodies(b"{\"a\":1}\n42").unwrap_err().to_string(),
+            "value 2 is not a JSON object (a message) or an array of them"
+        );
+        assert_eq!(
+            message_bodies(b"[{}, \"m\"]").unwrap_err().to_string(),
+            "item 2 of the array in value 1 is not a JSON object (a message)"
+        );
+        let error = message_bodies(b"{\"a\":1}\n{\"a\":")
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("not JSON or NDJSON: "), "{error}");
+        assert!(error.contains("line 2"), "{error}");
+    }
+}

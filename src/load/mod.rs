@@ -1,0 +1,353 @@
+//! Posting signed messages to a running server at a fixed concurrency, and measuring it: the
+//! core of `app send`, written so that a benchmark can drive it too.
+//!
+//! The steps, each usable alone:
+//!
+//! 1. bodies: [`input::message_bodies`] reads a JSON or NDJSON file, [`synthetic::Generator`]
+//!    makes realistic messages, [`OutgoingMessage`] builds one;
+//! 2. [`Signed::new`] signs each body once, before any request, so that the run measures the
+//!    server and not the client's HMAC;
+//! 3. [`run`] posts them over one reused connection pool with exactly `concurrency` requests in
+//!    flight, counting [`Outcome`]s as the server reports them (`X-Webhook-Result`);
+//! 4. the [`Report`] gives the counts by outcome and status, throughput and latency percentiles,
+//!    and a [`Summary`] to print or serialize.
+
+pub mod input;
+mod report;
+pub mod synthetic;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+
+pub use report::{Latencies, Report, StatusCount, Summary};
+
+use crate::http::webhook::RESULT_HEADER;
+use crate::signature;
+
+/// One message as `app send` posts it, fields in the contract's order; `text` is left out when
+/// there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingMessage {
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub ts: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl OutgoingMessage {
+    /// The JSON body, compact.
+    pub fn to_body(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("a message always serializes"))
+    }
+}
+
+/// A body and its `X-Signature`, computed once before the run.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub body: Bytes,
+    pub signature: HeaderValue,
+}
+
+impl Signed {
+    pub fn new(secret: &[u8], body: Bytes) -> Self {
+        let signature = signature::sign(secret, &body);
+        Self {
+            body,
+            signature: HeaderValue::from_str(&signature).expect("hex is a valid header value"),
+        }
+    }
+
+    /// Signs every body with `secret`.
+    pub fn all(secret: &[u8], bodies: impl IntoIterator<Item = Bytes>) -> Vec<Self> {
+        bodies
+            .into_iter()
+            .map(|body| Self::new(secret, body))
+            .collect()
+    }
+}
+
+/// What the server made of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx, `X-Webhook-Result: created`.
+    Created,
+    /// 2xx, `X-Webhook-Result: duplicate`: the id was already stored.
+    Duplicate,
+    /// 2xx without the result header (a server other than ours).
+    Accepted,
+    /// Any other status; `detail` is the body's `detail`, flattened to one line.
+    Rejected { status: u16, detail: String },
+    /// No answer: the connection failed or timed out.
+    Failed { error: String, connect: bool },
+}
+
+impl Outcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Self::Created | Self::Duplicate | Self::Accepted)
+    }
+
+    /// An outcome every later message would share: a refused signature or an unreachable
+    /// server. Sending on would only repeat it.
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected { status: 401, .. } | Self::Failed { connect: true, .. }
+        )
+    }
+}
+
+/// How [`run`] sends.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Requests in flight at once (at least 1).
+    pub concurrency: usize,
+    /// Stop taking new messages after the first fatal outcome (see [`Outcome::is_fatal`]).
+    pub stop_on_fatal: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            stop_on_fatal: true,
+        }
+    }
+}
+
+/// A client for [`run`]: HTTP/1.1 keep-alive with an idle pool as large as the concurrency, so
+/// every worker reuses its connection, and a timeout per request.
+pub fn client(concurrency: usize, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(timeout)
+        .tcp_nodelay(true)
+        .build()
+}
+
+/// Posts every signed body to `url` with `options.concurrency` requests in flight, calling
+/// `observe` as each outcome arrives (a progress bar, say), and reports the counts and
+/// latencies. The clock runs from the first request to the last answer.
+pub async fn run(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    messages: Arc<[Signed]>,
+    options: &RunOptions,
+    observe: impl Fn(&Outcome) + Send + Sync + 'static,
+) -> Report {
+    let observe: Arc<dyn Fn(&Outcome) + Send + Sync> = Arc::new(observe);
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..options.concurrency.clamp(1, messages.len().max(1)))
+        .map(|_| {
+            let worker = Worker {
+                client: client.clone(),
+                url: url.clone(),
+                messages: Arc::clone(&messages),
+                next: Arc::clone(&next),
+                stop: Arc::clone(&stop),
+                stop_on_fatal: options.stop_on_fatal,
+                observe: Arc::clone(&observe),
+            };
+            tokio::spawn(worker.run())
+        })
+        .collect();
+    let mut report = Report::new(messages.len());
+    for worker in workers {
+        match worker.await {
+            Ok(part) => report.merge(part),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => {}
+        }
+    }
+    report.finish(started.elapsed());
+    report
+}
+
+struct Worker {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    messages: Arc<[Signed]>,
+    next: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    stop_on_fatal: bool,
+    observe: Arc<dyn Fn(&Outcome) + Send + Sync>,
+}
+
+impl Worker {
+    async fn run(self) -> Report {
+        let mut report = Report::new(0);
+        while !self.stop.load(Ordering::Relaxed) {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(message) = self.messages.get(index) else {
+                break;
+            };
+            let started = Instant::now();
+            let outcome = post(&self.client, &self.url, message).await;
+            let latency = started.elapsed();
+            (self.observe)(&outcome);
+            if self.stop_on_fatal && outcome.is_fatal() {
+                self.stop.store(true, Ordering::Relaxed);
+                report.stopped_by.get_or_insert_with(|| outcome.clone());
+            }
+            report.record(outcome, latency);
+        }
+        report
+    }
+}
+
+/// Posts one message and reads the whole answer.
+async fn post(client: &reqwest::Client, url: &reqwest::Url, message: &Signed) -> Outcome {
+    let sent = client
+        .post(url.clone())
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(
+            crate::http::webhook::SIGNATURE_HEADER,
+            message.signature.clone(),
+        )
+        .body(message.body.clone())
+        .send()
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(error) => return failed(&error),
+    };
+    let status = response.status();
+    let result = response
+        .headers()
+        .get(RESULT_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(error) => return failed(&error),
+    };
+    if status.is_success() {
+        return match result.as_deref() {
+            Some("created") => Outcome::Created,
+            Some("duplicate") => Outcome::Duplicate,
+            _ => Outcome::Accepted,
+        };
+    }
+    Outcome::Rejected {
+        status: status.as_u16(),
+        detail: detail_of(&body),
+    }
+}
+
+fn failed(error: &reqwest::Error) -> Outcome {
+    let error_text = if error.is_timeout() {
+        "timed out".to_string()
+    } else {
+        innermost_cause(error)
+    };
+    Outcome::Failed {
+        error: error_text,
+        connect: error.is_connect(),
+    }
+}
+
+/// The most specific message in an error's chain ("Connection refused (os error 111)"), which
+/// says more than reqwest's own ("error sending request").
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |cause| cause.source())
+        .last()
+        .map_or_else(String::new, ToString::to_string)
+}
+
+/// The `detail` of an error body on one line: the text of `{"detail":"…"}`, the problems of a
+/// 422 (`body.from: String should match …`), or the start of any other body.
+pub fn detail_of(body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let detail = parsed.as_ref().and_then(|value| value.get("detail"));
+    match detail {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Array(problems)) => problems
+            .iter()
+            .map(|problem| {
+                let loc = problem["loc"]
+                    .as_array()
+                    .map(|parts| {
+                        parts
+                            .iter()
+                            .map(|part| match part {
+                                serde_json::Value::String(text) => text.clone(),
+                                other => other.to_string(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(".")
+                    })
+                    .unwrap_or_default();
+                let msg = problem["msg"].as_str().unwrap_or("invalid");
+                format!("{loc}: {msg}")
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => {
+            let text = String::from_utf8_lossy(body);
+            let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            line.chars().take(200).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_are_flattened_to_one_line() {
+        assert_eq!(
+            detail_of(br#"{"detail":"invalid signature"}"#),
+            "invalid signature"
+        );
+        let body = br#"{"detail":[{"type":"missing","loc":["body","from"],"msg":"Field required","input":{}},
+                        {"type":"x","loc":["body"],"msg":"JSON decode error","input":{}}]}"#;
+        assert_eq!(
+            detail_of(body),
+            "body.from: Field required; body: JSON decode error"
+        );
+        assert_eq!(detail_of(b"Bad\n  Gateway"), "Bad Gateway");
+    }
+
+    #[test]
+    fn only_a_refused_signature_or_connection_is_fatal() {
+        let rejected = |status| Outcome::Rejected {
+            status,
+            detail: String::new(),
+        };
+        assert!(rejected(401).is_fatal());
+        assert!(!rejected(422).is_fatal());
+        assert!(!rejected(503).is_fatal());
+        let failed = |connect| Outcome::Failed {
+            error: String::new(),
+            connect,
+        };
+        assert!(failed(true).is_fatal());
+        assert!(!failed(false).is_fatal());
+    }
+
+    #[test]
+    fn outgoing_messages_leave_out_a_missing_text() {
+        let mut message = OutgoingMessage {
+            message_id: "m1".into(),
+            from: "+1".into(),
+            to: "+2".into(),
+            ts: "2025-01-15T10:00:00Z".into(),
+            text: None,
+        };
+        assert_eq!(
+            message.to_body(),
+            r#"{"message_id":"m1","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z"}"#
+        );
+        message.text = Some("Hi".into());
+        assert!(message.to_body().ends_with(br#","text":"Hi"}"#));
+    }
+}
