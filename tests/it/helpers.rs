@@ -201,10 +201,55 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "HOST",
         "PORT",
         "APP_URL",
+        "HEALTHCHECK_URL",
     ] {
         command.env_remove(variable);
     }
     command.env("HOST", "127.0.0.1").env("PORT", "0");
     command.envs(env.iter().copied());
     command
+}
+
+impl TestApp {
+    /// The `DATABASE_URL` of this server's database file.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.db_path.display())
+    }
+}
+
+/// What a run of the real binary left.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real `app` with `args`, a clean environment plus `env`, and `stdin` as its input
+/// (empty when `None`), off the async threads so that an in-process server keeps serving.
+pub async fn run_app(env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut command = app_command(env);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let stdin = stdin.unwrap_or_default().to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        // A command that does not read stdin may exit first: a failed write is not the test's.
+        let writer = std::thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut input, &stdin);
+        });
+        let output = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    })
+    .await
+    .unwrap()
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cli;
 mod health;
 mod logs_and_shutdown;
 mod messages;

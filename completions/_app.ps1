@@ -1,0 +1,176 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'app'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'app' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the HTTP API')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)')
+            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Post signed messages to a running server and sum up its answers')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored messages like GET /messages, reading the database file')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print the GET /stats figures, reading the database file')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('healthcheck', 'healthcheck', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'app;serve' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for X-Signature (required)')
+            [CompletionResult]::new('--previous-secret', '--previous-secret', [CompletionResultType]::ParameterName, 'A second key accepted during a rotation')
+            [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 picks a free one)')
+            [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest accepted POST /webhook body, in bytes')
+            [CompletionResult]::new('--request-timeout-secs', '--request-timeout-secs', [CompletionResultType]::ParameterName, 'Seconds a request may take before it is answered 408 (so that shutdown always ends)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;migrate' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'List applied and pending migrations without changing anything')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;sign' {
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Sign this file''s bytes instead of stdin ("-" is stdin)')
+            [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Sign this string''s bytes instead of stdin')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Print the whole header line, `X-Signature: <hex>`')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;send' {
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the server')
+            [CompletionResult]::new('--message-id', '--message-id', [CompletionResultType]::ParameterName, 'The message''s id')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The sender, e.g. +919876543210')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The recipient, e.g. +14155550100')
+            [CompletionResult]::new('--ts', '--ts', [CompletionResultType]::ParameterName, 'When it was sent, e.g. 2025-01-15T10:00:00Z [default: now]')
+            [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'The text (left out when not given)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Send the messages in this file: a JSON array, or JSON objects one after another (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Send N realistic synthetic messages (varied senders, timestamps and texts)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Repeat a --generate run exactly: the same ids, senders, texts and timestamps (then in the week before 2025-01-15T10:00:00Z) [default: random]')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
+            [CompletionResult]::new('--timeout-secs', '--timeout-secs', [CompletionResultType]::ParameterName, 'Seconds to wait for each answer')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;list' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Messages per page, 1 to 100 [default: 50]')
+            [CompletionResult]::new('--offset', '--offset', [CompletionResultType]::ParameterName, 'Messages to skip, 0 or more [default: 0]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Only this sender (exact), e.g. +919876543210; the + may be left out')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only messages at or after this RFC 3339 instant, e.g. 2025-01-15T09:30:00Z')
+            [CompletionResult]::new('--q', '--q', [CompletionResultType]::ParameterName, 'Only messages whose text contains this, ignoring case')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;stats' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;healthcheck' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the server to ask')
+            [CompletionResult]::new('--timeout-secs', '--timeout-secs', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;help' {
+            [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the HTTP API')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)')
+            [CompletionResult]::new('sign', 'sign', [CompletionResultType]::ParameterValue, 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given')
+            [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Post signed messages to a running server and sum up its answers')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored messages like GET /messages, reading the database file')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print the GET /stats figures, reading the database file')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('healthcheck', 'healthcheck', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'app;help;serve' {
+            break
+        }
+        'app;help;migrate' {
+            break
+        }
+        'app;help;sign' {
+            break
+        }
+        'app;help;send' {
+            break
+        }
+        'app;help;list' {
+            break
+        }
+        'app;help;stats' {
+            break
+        }
+        'app;help;completions' {
+            break
+        }
+        'app;help;healthcheck' {
+            break
+        }
+        'app;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,103 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_app_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_app_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_app_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_app_using_subcommand
+    set -l cmd (__fish_app_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c app -n "__fish_app_needs_command" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_needs_command" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_needs_command" -f -a "serve" -d 'Serve the HTTP API'
+complete -c app -n "__fish_app_needs_command" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
+complete -c app -n "__fish_app_needs_command" -f -a "sign" -d 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given'
+complete -c app -n "__fish_app_needs_command" -f -a "send" -d 'Post signed messages to a running server and sum up its answers'
+complete -c app -n "__fish_app_needs_command" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
+complete -c app -n "__fish_app_needs_command" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
+complete -c app -n "__fish_app_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c app -n "__fish_app_needs_command" -f -a "healthcheck" -d 'Ask a running server\'s /health/ready; exit 0 when ready, 1 otherwise'
+complete -c app -n "__fish_app_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c app -n "__fish_app_using_subcommand serve" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l secret -d 'HMAC-SHA256 key for X-Signature (required)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l previous-secret -d 'A second key accepted during a rotation' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l log-level -d 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)' -r -f -a "DEBUG\t''
+INFO\t''
+WARN\t''
+ERROR\t''"
+complete -c app -n "__fish_app_using_subcommand serve" -l host -d 'Address to listen on' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to listen on (0 picks a free one)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook body, in bytes' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand migrate" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand migrate" -l status -d 'List applied and pending migrations without changing anything'
+complete -c app -n "__fish_app_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand sign" -l secret -d 'HMAC-SHA256 key: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l file -d 'Sign this file\'s bytes instead of stdin ("-" is stdin)' -r -F
+complete -c app -n "__fish_app_using_subcommand sign" -l body -d 'Sign this string\'s bytes instead of stdin' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l header -d 'Print the whole header line, `X-Signature: <hex>`'
+complete -c app -n "__fish_app_using_subcommand sign" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand sign" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand send" -l secret -d 'HMAC-SHA256 key: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l url -d 'Base URL of the server' -r
+complete -c app -n "__fish_app_using_subcommand send" -l message-id -d 'The message\'s id' -r
+complete -c app -n "__fish_app_using_subcommand send" -l from -d 'The sender, e.g. +919876543210' -r
+complete -c app -n "__fish_app_using_subcommand send" -l to -d 'The recipient, e.g. +14155550100' -r
+complete -c app -n "__fish_app_using_subcommand send" -l ts -d 'When it was sent, e.g. 2025-01-15T10:00:00Z [default: now]' -r
+complete -c app -n "__fish_app_using_subcommand send" -l text -d 'The text (left out when not given)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l file -d 'Send the messages in this file: a JSON array, or JSON objects one after another (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file' -r -F
+complete -c app -n "__fish_app_using_subcommand send" -l generate -d 'Send N realistic synthetic messages (varied senders, timestamps and texts)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l seed -d 'Repeat a --generate run exactly: the same ids, senders, texts and timestamps (then in the week before 2025-01-15T10:00:00Z) [default: random]' -r
+complete -c app -n "__fish_app_using_subcommand send" -l concurrency -d 'Requests in flight at once' -r
+complete -c app -n "__fish_app_using_subcommand send" -l timeout-secs -d 'Seconds to wait for each answer' -r
+complete -c app -n "__fish_app_using_subcommand send" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
+complete -c app -n "__fish_app_using_subcommand send" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand send" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand list" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand list" -l limit -d 'Messages per page, 1 to 100 [default: 50]' -r
+complete -c app -n "__fish_app_using_subcommand list" -l offset -d 'Messages to skip, 0 or more [default: 0]' -r
+complete -c app -n "__fish_app_using_subcommand list" -l from -d 'Only this sender (exact), e.g. +919876543210; the + may be left out' -r
+complete -c app -n "__fish_app_using_subcommand list" -l since -d 'Only messages at or after this RFC 3339 instant, e.g. 2025-01-15T09:30:00Z' -r
+complete -c app -n "__fish_app_using_subcommand list" -l q -d 'Only messages whose text contains this, ignoring case' -r
+complete -c app -n "__fish_app_using_subcommand list" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
+complete -c app -n "__fish_app_using_subcommand list" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand list" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand stats" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand stats" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
+complete -c app -n "__fish_app_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand healthcheck" -l url -d 'Base URL of the server to ask' -r
+complete -c app -n "__fish_app_using_subcommand healthcheck" -l timeout-secs -d 'Seconds to wait for an answer' -r
+complete -c app -n "__fish_app_using_subcommand healthcheck" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand healthcheck" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "serve" -d 'Serve the HTTP API'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "sign" -d 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "send" -d 'Post signed messages to a running server and sum up its answers'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "completions" -d 'Print a shell completion script'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "healthcheck" -d 'Ask a running server\'s /health/ready; exit 0 when ready, 1 otherwise'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

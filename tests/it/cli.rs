@@ -1,0 +1,614 @@
+//! The operator CLI, run as the real binary: sign, migrate, send, list, stats, completions,
+//! healthcheck, and every error they promise to answer in one line.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Run, SECRET, TestApp, app_command, message, run_app};
+
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const GITHUB_BODY: &str = "Hello, World!";
+const GITHUB_HEX: &str = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+/// Asserts a failed run: `code`, nothing on stdout, and exactly one `app: …` line on stderr
+/// containing `needle`.
+fn assert_one_line_error(run: &Run, code: i32, needle: &str) {
+    assert_eq!(run.code, Some(code), "{run:?}");
+    assert_eq!(run.stdout, "", "{run:?}");
+    assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+    assert!(run.stderr.starts_with("app: "), "{run:?}");
+    assert!(run.stderr.contains(needle), "{needle:?} not in {run:?}");
+}
+
+fn json_of(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"))
+}
+
+/// Runs `app send` against `app` with the test secret.
+async fn send(app: &TestApp, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut all = vec!["send", "--url", &app.url];
+    all.extend_from_slice(args);
+    run_app(&[("WEBHOOK_SECRET", SECRET)], &all, stdin).await
+}
+
+/// Runs a command that reads `app`'s database.
+async fn read_db(app: &TestApp, args: &[&str]) -> Run {
+    run_app(&[("DATABASE_URL", &app.database_url())], args, None).await
+}
+
+/// A small data set whose listing is known exactly: out of order, a fractional second, a
+/// missing text.
+async fn seeded_app() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.seed(&[
+        message("m1", "+919876543210", "2025-01-15T10:00:00Z", Some("Hello")),
+        message(
+            "m2",
+            "+14155550123",
+            "2025-01-15T09:00:00Z",
+            Some("Earlier\nline"),
+        ),
+        message("m3", "+919876543210", "2025-01-15T10:00:00.5Z", None),
+    ])
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn sign_matches_githubs_published_vector_from_stdin_body_and_file() {
+    let env = [("WEBHOOK_SECRET", GITHUB_SECRET)];
+    let from_stdin = run_app(&env, &["sign"], Some(GITHUB_BODY.as_bytes())).await;
+    assert_eq!(
+        from_stdin.stdout,
+        format!("{GITHUB_HEX}\n"),
+        "{from_stdin:?}"
+    );
+    assert_eq!(from_stdin.code, Some(0));
+
+    let from_flag = run_app(
+        &[],
+        &["sign", "--secret", GITHUB_SECRET, "--body", GITHUB_BODY],
+        None,
+    )
+    .await;
+    assert_eq!(from_flag.stdout, format!("{GITHUB_HEX}\n"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("body.txt");
+    std::fs::write(&path, GITHUB_BODY).unwrap();
+    let from_file = run_app(
+        &env,
+        &["sign", "--header", "--file", path.to_str().unwrap()],
+        None,
+    )
+    .await;
+    assert_eq!(from_file.stdout, format!("X-Signature: {GITHUB_HEX}\n"));
+}
+
+#[tokio::test]
+async fn sign_adds_and_strips_nothing_so_a_trailing_newline_changes_the_signature() {
+    let env = [("WEBHOOK_SECRET", GITHUB_SECRET)];
+    let with_newline = run_app(&env, &["sign"], Some(b"Hello, World!\n")).await;
+    assert_eq!(with_newline.code, Some(0));
+    assert_ne!(with_newline.stdout, format!("{GITHUB_HEX}\n"));
+}
+
+#[tokio::test]
+async fn a_body_signed_by_the_binary_is_accepted_by_the_server() {
+    let app = TestApp::spawn().await;
+    let body = message("m1", "+919876543210", "2025-01-15T10:00:00Z", Some("Hello")).to_string();
+    let signed = run_app(
+        &[("WEBHOOK_SECRET", SECRET)],
+        &["sign"],
+        Some(body.as_bytes()),
+    )
+    .await;
+    let signature = signed.stdout.trim_end();
+    let response = app.post(body.clone(), &[("X-Signature", signature)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-webhook-result"], "created");
+    assert_eq!(app.row_count(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_and_send_without_a_secret_are_usage_errors() {
+    let sign = run_app(&[], &["sign", "--body", "x"], None).await;
+    assert_one_line_error(&sign, 2, "WEBHOOK_SECRET");
+    let empty = run_app(&[("WEBHOOK_SECRET", "")], &["sign", "--body", "x"], None).await;
+    assert_one_line_error(&empty, 2, "WEBHOOK_SECRET");
+    let send = run_app(&[], &["send", "--generate", "1"], None).await;
+    assert_one_line_error(&send, 2, "WEBHOOK_SECRET");
+}
+
+#[tokio::test]
+async fn secret_values_never_appear_in_help() {
+    let env = [
+        ("WEBHOOK_SECRET", "value-of-the-secret"),
+        ("WEBHOOK_SECRET_PREVIOUS", "value-of-the-previous"),
+    ];
+    for command in ["sign", "send", "serve"] {
+        let help = run_app(&env, &[command, "--help"], None).await;
+        assert_eq!(help.code, Some(0), "{help:?}");
+        assert!(
+            help.stdout.contains("WEBHOOK_SECRET"),
+            "{command}: {help:?}"
+        );
+        assert!(!help.stdout.contains("value-of-the"), "{command}: {help:?}");
+    }
+}
+
+#[tokio::test]
+async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/app.db").display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let shown = dir.path().join("nested/app.db").display().to_string();
+
+    let before = run_app(&env, &["migrate", "--status"], None).await;
+    assert_eq!(
+        before.stdout,
+        format!(
+            "version  name      state    applied_on\n\
+             1        messages  pending\n\
+             {shown} does not exist yet: 1 pending (run `app migrate`)\n"
+        )
+    );
+    assert!(
+        !dir.path().join("nested").exists(),
+        "--status created files"
+    );
+
+    let first = run_app(&env, &["migrate"], None).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    assert_eq!(
+        first.stdout,
+        format!("applied V1__messages to {shown}\n{shown} is at version 1, the latest\n")
+    );
+    let second = run_app(&env, &["migrate"], None).await;
+    assert_eq!(
+        second.stdout,
+        format!("nothing to apply: {shown} is at version 1, the latest\n")
+    );
+
+    let after = run_app(&env, &["migrate", "--status"], None).await;
+    let lines: Vec<&str> = after.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{after:?}");
+    assert!(
+        lines[1].starts_with("1        messages  applied  "),
+        "{after:?}"
+    );
+    assert_eq!(lines[2], format!("{shown}: 1 applied, 0 pending"));
+}
+
+#[tokio::test]
+async fn send_one_message_from_flags_then_again_counts_created_then_duplicate() {
+    let app = TestApp::spawn().await;
+    let args = [
+        "--message-id",
+        "m1",
+        "--from",
+        "+919876543210",
+        "--to",
+        "+14155550100",
+        "--ts",
+        "2025-01-15T10:00:00Z",
+        "--text",
+        "Hello",
+        "--json",
+    ];
+    let first = send(&app, &args, None).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let summary = json_of(&first);
+    assert_eq!(
+        (&summary["sent"], &summary["created"], &summary["duplicate"]),
+        (&json!(1), &json!(1), &json!(0))
+    );
+    let again = json_of(&send(&app, &args, None).await);
+    assert_eq!(
+        (&again["created"], &again["duplicate"]),
+        (&json!(0), &json!(1))
+    );
+
+    let (_, page) = app.get_json("/messages").await;
+    assert_eq!(
+        page["data"],
+        json!([{"message_id":"m1","from":"+919876543210","to":"+14155550100",
+                "ts":"2025-01-15T10:00:00Z","text":"Hello"}])
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn send_then_list_and_stats_agree_exactly_with_the_api() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("messages.ndjson");
+    std::fs::write(
+        &file,
+        "{\"message_id\":\"f1\",\"from\":\"+919876543210\",\"to\":\"+14155550100\",\"ts\":\"2025-01-15T10:00:00Z\",\"text\":\"Hello\"}\n\
+         {\"message_id\":\"f2\",\"from\":\"+14155550123\",\"to\":\"+14155550100\",\"ts\":\"2025-01-15T09:00:00+00:00\"}\n",
+    )
+    .unwrap();
+    let from_file = send(&app, &["--file", file.to_str().unwrap(), "--json"], None).await;
+    // f2's offset timestamp is refused: the run says so and fails.
+    assert_eq!(from_file.code, Some(1), "{from_file:?}");
+    let summary = json_of(&from_file);
+    assert_eq!(
+        (&summary["created"], &summary["rejected"]),
+        (&json!(1), &json!({"422": 1}))
+    );
+    assert!(from_file.stderr.contains("body.ts"), "{from_file:?}");
+
+    let array = r#"[{"message_id":"s1","from":"+14155550123","to":"+14155550100","ts":"2025-01-15T09:00:00Z","text":"Café"},
+                    {"message_id":"s2","from":"+14155550123","to":"+14155550100","ts":"2025-01-15T09:30:00.25Z","text":null}]"#;
+    let from_stdin = send(&app, &["--file", "-", "--json"], Some(array.as_bytes())).await;
+    assert_eq!(from_stdin.code, Some(0), "{from_stdin:?}");
+    assert_eq!(json_of(&from_stdin)["created"], json!(2));
+
+    let generated = send(
+        &app,
+        &["--generate", "25", "--concurrency", "4", "--json"],
+        None,
+    )
+    .await;
+    assert_eq!(generated.code, Some(0), "{generated:?}");
+    let summary = json_of(&generated);
+    assert_eq!(
+        (&summary["sent"], &summary["created"]),
+        (&json!(25), &json!(25))
+    );
+    assert!(summary["latency_ms"]["p50"].is_number(), "{summary}");
+    assert_eq!(app.row_count(), 28);
+
+    for query in [
+        vec![],
+        vec!["--limit", "7", "--offset", "3"],
+        vec!["--from", "14155550123"],
+        vec!["--from", "+14155550123", "--since", "2025-01-15T09:15:00Z"],
+        vec!["--q", "CAFÉ"],
+        vec!["--since", "2025-01-15T15:00:00+05:30", "--limit", "100"],
+    ] {
+        let mut args = vec!["list", "--json"];
+        args.extend(&query);
+        let listed = read_db(&app, &args).await;
+        assert_eq!(listed.code, Some(0), "{listed:?}");
+        let params: Vec<String> = query
+            .chunks(2)
+            .map(|pair| {
+                let value: String = form_urlencoded::byte_serialize(pair[1].as_bytes()).collect();
+                format!("{}={value}", pair[0].trim_start_matches("--"))
+            })
+            .collect();
+        let (status, api) = app
+            .get_text(&format!("/messages?{}", params.join("&")))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(listed.stdout, format!("{api}\n"), "{query:?}");
+    }
+    let stats = read_db(&app, &["stats", "--json"]).await;
+    let (_, api) = app.get_text("/stats").await;
+    assert_eq!(stats.stdout, format!("{api}\n"));
+    assert_eq!(json_of(&stats)["total_messages"], json!(28));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn send_with_a_wrong_secret_stops_and_exits_1_with_one_line() {
+    let app = TestApp::spawn().await;
+    let run = run_app(
+        &[("WEBHOOK_SECRET", "not-the-servers")],
+        &["send", "--url", &app.url, "--generate", "20"],
+        None,
+    )
+    .await;
+    assert_one_line_error(&run, 1, "answered 401 (invalid signature)");
+    assert_eq!(app.row_count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn send_to_an_unreachable_server_exits_1_with_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = run_app(
+        &[("WEBHOOK_SECRET", SECRET), ("APP_URL", &url)],
+        &["send", "--generate", "3"],
+        None,
+    )
+    .await;
+    assert_one_line_error(&run, 1, &format!("cannot reach {url}/webhook"));
+}
+
+#[tokio::test]
+async fn send_of_an_invalid_message_exits_1_naming_the_problem() {
+    let app = TestApp::spawn().await;
+    let run = send(
+        &app,
+        &[
+            "--message-id",
+            "m1",
+            "--from",
+            "919876543210",
+            "--to",
+            "+14155550100",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.stdout.contains("rejected    1 (422: 1)"), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "app: 1 of 1 messages not accepted: 422 × 1 (first: body.from: String should match \
+         pattern '^\\+[0-9]{1,15}$')\n"
+    );
+    assert_eq!(app.row_count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn send_refuses_bad_input_before_sending_anything() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"message_id\":\"a\"}\n{\"message_id\":").unwrap();
+    let run = send(&app, &["--file", broken.to_str().unwrap()], None).await;
+    assert_one_line_error(&run, 2, "broken.json: not JSON or NDJSON");
+
+    let missing = dir.path().join("missing.json");
+    let run = send(&app, &["--file", missing.to_str().unwrap()], None).await;
+    assert_one_line_error(&run, 2, "cannot read");
+
+    let run = send(&app, &["--file", "-"], Some(b"  \n")).await;
+    assert_one_line_error(&run, 2, "stdin holds no messages");
+
+    let run = send(&app, &["--file", "-"], Some(b"[1]")).await;
+    assert_one_line_error(&run, 2, "item 1 of the array");
+
+    let run = run_app(
+        &[("WEBHOOK_SECRET", SECRET)],
+        &["send", "--url", "ftp://example", "--generate", "1"],
+        None,
+    )
+    .await;
+    assert_one_line_error(&run, 2, "only http:// is supported");
+
+    // Clap's own usage errors: a mode's flags mixed with another's, a zero count.
+    let mixed = send(&app, &["--generate", "2", "--message-id", "m1"], None).await;
+    assert_eq!(mixed.code, Some(2), "{mixed:?}");
+    let zero = send(&app, &["--generate", "0"], None).await;
+    assert_eq!(zero.code, Some(2), "{zero:?}");
+    let incomplete = send(&app, &["--message-id", "m1"], None).await;
+    assert_eq!(incomplete.code, Some(2), "{incomplete:?}");
+    assert_eq!(app.row_count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_and_stats_print_plain_stable_tables_when_piped() {
+    let app = seeded_app().await;
+    let listed = read_db(&app, &["list"]).await;
+    assert_eq!(listed.code, Some(0), "{listed:?}");
+    assert_eq!(
+        listed.stdout,
+        "message_id  from           to            ts                      text\n\
+         m2          +14155550123   +14155550100  2025-01-15T09:00:00Z    Earlier\\nline\n\
+         m1          +919876543210  +14155550100  2025-01-15T10:00:00Z    Hello\n\
+         m3          +919876543210  +14155550100  2025-01-15T10:00:00.5Z\n\
+         3 of 3 messages (offset 0, limit 50)\n"
+    );
+    let page = read_db(
+        &app,
+        &[
+            "list",
+            "--from",
+            "+919876543210",
+            "--limit",
+            "1",
+            "--offset",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(
+        page.stdout,
+        "message_id  from           to            ts                      text\n\
+         m3          +919876543210  +14155550100  2025-01-15T10:00:00.5Z\n\
+         1 of 2 messages (offset 1, limit 1)\n"
+    );
+    let stats = read_db(&app, &["stats"]).await;
+    assert_eq!(
+        stats.stdout,
+        "messages       3\n\
+         senders        2\n\
+         first message  2025-01-15T09:00:00Z\n\
+         last message   2025-01-15T10:00:00.5Z\n\
+         \n\
+         top senders\n\
+         from           count\n\
+         +919876543210      2\n\
+         +14155550123       1\n"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_and_stats_of_an_empty_database_say_so() {
+    let app = TestApp::spawn().await;
+    let listed = read_db(&app, &["list"]).await;
+    assert_eq!(
+        listed.stdout,
+        "message_id  from  to  ts  text\n0 of 0 messages (offset 0, limit 50)\n"
+    );
+    let stats = read_db(&app, &["stats", "--json"]).await;
+    assert_eq!(
+        json_of(&stats),
+        json!({"total_messages":0,"senders_count":0,"messages_per_sender":[],
+               "first_message_ts":null,"last_message_ts":null})
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_rejects_invalid_flags_like_the_api_in_one_line() {
+    let app = seeded_app().await;
+    let run = read_db(
+        &app,
+        &["list", "--limit", "0", "--offset", "-1", "--since", "soon"],
+    )
+    .await;
+    assert_one_line_error(&run, 2, "");
+    assert_eq!(
+        run.stderr,
+        "app: invalid --limit \"0\": Input should be greater than or equal to 1; \
+         invalid --offset \"-1\": Input should be greater than or equal to 0; \
+         invalid --since \"soon\": Input should be a valid datetime: an RFC 3339 instant such \
+         as 2025-01-15T09:30:00Z\n"
+    );
+    let run = read_db(&app, &["list", "--limit", "101"]).await;
+    assert_one_line_error(
+        &run,
+        2,
+        "invalid --limit \"101\": Input should be less than or equal to 100",
+    );
+    let run = read_db(&app, &["list", "--limit", "ten"]).await;
+    assert_one_line_error(&run, 2, "Input should be a valid integer");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn list_and_stats_refuse_a_missing_database_without_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent/app.db");
+    let url = format!("sqlite://{}", path.display());
+    for command in ["list", "stats"] {
+        let run = run_app(&[("DATABASE_URL", &url)], &[command], None).await;
+        assert_one_line_error(&run, 2, &format!("no database at {}", path.display()));
+    }
+    assert!(!dir.path().join("absent").exists());
+}
+
+#[tokio::test]
+async fn list_and_stats_refuse_bad_database_urls_and_foreign_files() {
+    for (url, needle) in [
+        (
+            "postgres://localhost/app",
+            "DATABASE_URL must start with sqlite:",
+        ),
+        ("sqlite://", "DATABASE_URL names no database file"),
+        ("sqlite::memory:", "in memory"),
+    ] {
+        for command in ["list", "stats", "migrate"] {
+            let run = run_app(&[("DATABASE_URL", url)], &[command], None).await;
+            assert_one_line_error(&run, 2, needle);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let url = format!("sqlite://{}", empty.display());
+    let run = run_app(&[("DATABASE_URL", &url)], &["list"], None).await;
+    assert_one_line_error(&run, 2, "has no schema yet: run `app migrate`");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(
+        &text,
+        "not a database, but long enough to have a header page of its own",
+    )
+    .unwrap();
+    let url = format!("sqlite://{}", text.display());
+    let run = run_app(&[("DATABASE_URL", &url)], &["stats"], None).await;
+    assert_one_line_error(&run, 1, "cannot read");
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_list_quietly_with_success() {
+    let app = TestApp::spawn().await;
+    // More than a pipe buffer of rows, so that the write meets the closed pipe.
+    let long = "x".repeat(4000);
+    let messages: Vec<Value> = (0..40)
+        .map(|i| {
+            message(
+                &format!("m{i:02}"),
+                "+1",
+                "2025-01-15T10:00:00Z",
+                Some(&long),
+            )
+        })
+        .collect();
+    app.seed(&messages).await;
+    let mut command = app_command(&[("DATABASE_URL", &app.database_url())]);
+    command
+        .args(["list", "--limit", "100"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (status, first_line, stderr) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first_line = String::new();
+        stdout.read_line(&mut first_line).unwrap();
+        drop(stdout);
+        let output = child.wait_with_output().unwrap();
+        (output.status, first_line, output.stderr)
+    })
+    .await
+    .unwrap();
+    assert!(first_line.starts_with("message_id"), "{first_line}");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&stderr), "");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn committed_completions_match_the_cli() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (shell, file) in [
+        ("bash", "app.bash"),
+        ("zsh", "_app"),
+        ("fish", "app.fish"),
+        ("elvish", "app.elv"),
+        ("powershell", "_app.ps1"),
+    ] {
+        let generated = run_app(&[], &["completions", shell], None).await;
+        assert_eq!(generated.code, Some(0), "{generated:?}");
+        let committed =
+            std::fs::read_to_string(root.join("completions").join(file)).unwrap_or_default();
+        assert!(
+            generated.stdout == committed,
+            "completions/{file} is out of date with the CLI: run `make completions` and commit \
+             the result"
+        );
+    }
+}
+
+#[tokio::test]
+async fn healthcheck_exits_0_for_a_ready_server_and_1_for_none() {
+    let app = TestApp::spawn().await;
+    let ready = run_app(&[], &["healthcheck", "--url", &app.url], None).await;
+    assert_eq!(
+        (ready.code, ready.stderr.as_str()),
+        (Some(0), ""),
+        "{ready:?}"
+    );
+    app.stop().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let down = run_app(&[("HEALTHCHECK_URL", &url)], &["healthcheck"], None).await;
+    assert_one_line_error(&down, 1, "cannot reach");
+}
