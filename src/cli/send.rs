@@ -78,7 +78,7 @@ pub struct Args {
         value_name = "N",
         help_heading = "Many messages",
         conflicts_with = "single",
-        value_parser = clap::value_parser!(u64).range(1..=10_000_000)
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     pub generate: Option<u64>,
 
@@ -186,7 +186,7 @@ fn progress_bar(messages: usize) -> ProgressBar {
     }
     let bar = ProgressBar::new(messages as u64);
     if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} messages  {per_sec}  eta {eta}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} messages  {elapsed}  eta {eta}")
     {
         bar.set_style(style);
     }
