@@ -79,3 +79,37 @@ async fn unknown_routes_and_methods_get_json_errors() {
         )
     );
 }
+
+#[tokio::test]
+async fn an_in_memory_database_serves_the_whole_api() {
+    let server = ServerProcess::start(&[
+        ("WEBHOOK_SECRET", SECRET),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ]);
+    let client = reqwest::Client::new();
+    let body = message("mem", "+911", "2025-01-15T10:00:00Z", Some("in memory")).to_string();
+    let signature = webhook_receiver::signature::sign(SECRET.as_bytes(), body.as_bytes());
+    let posted = client
+        .post(format!("{}/webhook", server.url))
+        .header("X-Signature", signature)
+        .body(body);
+    assert_eq!(posted.send().await.unwrap().status(), StatusCode::OK);
+    let ready = client
+        .get(format!("{}/health/ready", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let page: serde_json::Value = client
+        .get(format!("{}/messages?q=MEMORY", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["data"][0]["message_id"], "mem");
+    server.signal("TERM");
+    assert!(server.wait_for_exit().0.success());
+}
