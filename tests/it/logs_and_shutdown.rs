@@ -88,6 +88,12 @@ async fn every_line_is_json_with_the_contract_keys_and_no_secret() {
     let webhook: Vec<(&str, &str, bool, &str)> = requests
         .iter()
         .filter(|e| e["path"] == "/webhook")
+        .inspect(|e| {
+            assert!(
+                e.get("message_id").is_some(),
+                "every webhook line has message_id: {e}"
+            )
+        })
         .map(|e| {
             (
                 e["level"].as_str().unwrap(),
