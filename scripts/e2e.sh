@@ -297,11 +297,15 @@ outline() { # BASE_URL
   check_logs
 }
 
-# How many lines of FILE are not a JSON object each.
+# How many lines of FILE are not a JSON object each (the first few of them are
+# shown on stderr as comments).
 non_json_lines() {
   local line bad=0
   while IFS= read -r line || [[ -n $line ]]; do
-    jq -e 'type == "object"' <<<"$line" >/dev/null 2>&1 || bad=$((bad + 1))
+    if ! jq -e 'type == "object"' <<<"$line" >/dev/null 2>&1; then
+      bad=$((bad + 1))
+      ((bad <= 3)) && printf '#   not JSON: %q\n' "${line:0:200}" >&2
+    fi
   done <"$1"
   echo "$bad"
 }
@@ -382,11 +386,14 @@ run_compose() {
   fi
   sleep 10
 
-  LOGS_CMD="$COMPOSE logs --no-log-prefix api" outline "http://localhost:$port"
-
-  # The container as deployed.
+  # The container's own output, both streams, exactly as it wrote them
+  # (`docker compose logs --no-log-prefix api` shows the same lines, but
+  # docker-compose 1.29 puts an "Attaching to ..." line in front of them).
   local cid
   cid=$($COMPOSE ps -q api)
+  LOGS_CMD="$DOCKER logs $cid 2>&1" outline "http://localhost:$port"
+
+  # The container as deployed.
   if [[ -z $cid ]]; then
     not_ok "the api container exists"
   else
