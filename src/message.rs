@@ -58,9 +58,9 @@ impl NewMessage {
         let mut field = |name: &'static str, required: bool| -> Option<&str> {
             let loc = Loc::BodyField(name);
             let problem = match object.get(name) {
-                Some(Value::String(value)) => match check(name, value) {
-                    Ok(()) => return Some(value.as_str()),
-                    Err(problem) => problem,
+                Some(Value::String(value)) => match problem_with(name, value) {
+                    None => return Some(value.as_str()),
+                    Some(problem) => problem,
                 },
                 Some(Value::Null) | None if !required => return None,
                 None => Problem::missing(loc, Value::Object(object.clone())),
@@ -88,30 +88,29 @@ impl NewMessage {
     }
 }
 
-/// The rule of one string field.
-// A `Problem` is the 422 item itself, built once per bad field: boxing it buys nothing.
-#[allow(clippy::result_large_err)]
-fn check(name: &'static str, value: &str) -> Result<(), Problem> {
+/// What breaks the rule of one string field, if anything.
+fn problem_with(name: &'static str, value: &str) -> Option<Problem> {
     let loc = Loc::BodyField(name);
+    let input = || json!(value);
     match name {
-        "message_id" if value.is_empty() => Err(Problem::too_short(loc, json!(value), 1)),
+        "message_id" if value.is_empty() => Some(Problem::too_short(loc, input(), 1)),
         "message_id" if value.chars().count() > MAX_MESSAGE_ID_CHARS => {
-            Err(Problem::too_long(loc, json!(value), MAX_MESSAGE_ID_CHARS))
+            Some(Problem::too_long(loc, input(), MAX_MESSAGE_ID_CHARS))
         }
         "from" | "to" if !is_msisdn(value) => {
-            Err(Problem::pattern_mismatch(loc, json!(value), MSISDN_PATTERN))
+            Some(Problem::pattern_mismatch(loc, input(), MSISDN_PATTERN))
         }
-        "ts" if ts_key(value).is_none() => Err(Problem::new(
+        "ts" if ts_key(value).is_none() => Some(Problem::new(
             "value_error",
             loc,
             "Value error, ts must be an ISO-8601 UTC timestamp with a Z suffix, \
              e.g. 2025-01-15T10:00:00Z",
-            json!(value),
+            input(),
         )),
         "text" if value.chars().count() > MAX_TEXT_CHARS => {
-            Err(Problem::too_long(loc, json!(value), MAX_TEXT_CHARS))
+            Some(Problem::too_long(loc, input(), MAX_TEXT_CHARS))
         }
-        _ => Ok(()),
+        _ => None,
     }
 }
 

@@ -112,6 +112,19 @@ pub fn init_json_logs(level: Level) {
     }));
 }
 
+/// A log field that is a JSON string when `Some` and JSON `null` when `None`; record it with `?`.
+/// (`tracing` skips a `None` field altogether, and its value trait is sealed.)
+pub struct OrNull<'a>(pub Option<&'a str>);
+
+/// What [`OrNull`] formats as for `None`, read back as `null` (a NUL-led marker no real id has).
+const NULL_MARKER: &str = "\u{0}null";
+
+impl std::fmt::Debug for OrNull<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.unwrap_or(NULL_MARKER))
+    }
+}
+
 /// The JSON line format.
 struct JsonLines;
 
@@ -172,6 +185,9 @@ impl Visit for JsonFields {
         let text = format!("{value:?}");
         if field.name() == "message" {
             self.message = Some(text);
+        } else if text == NULL_MARKER {
+            self.key(field);
+            self.pairs.push_str("null");
         } else {
             self.key(field);
             push_json(&mut self.pairs, &text);

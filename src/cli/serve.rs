@@ -69,6 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal()?;
         let storage = match Storage::open(&location) {
             Ok(storage) => storage,
             Err(error) => {
@@ -94,32 +95,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );
-        http::serve(listener, state, shutdown_signal()).await?;
+        http::serve(listener, state, shutdown).await?;
         tracing::info!("stopped: every accepted message is committed");
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// Resolves on ctrl-c or SIGTERM, logging which.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    let signal = tokio::select! {
-        _ = ctrl_c => "SIGINT",
-        () = terminate => "SIGTERM",
-    };
-    tracing::info!(
-        signal,
-        "shutting down: draining requests and committing queued messages"
-    );
+/// A future resolving on SIGINT (ctrl-c) or SIGTERM, logging which. The handlers are installed
+/// here, before the server announces itself, so a signal right after start-up is not fatal.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        let signal = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(
+            signal,
+            "shutting down: draining requests and committing queued messages"
+        );
+    })
 }

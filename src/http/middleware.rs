@@ -54,13 +54,15 @@ pub async fn observe(request: Request, next: Next) -> Response {
             if outcome.conflict {
                 metrics::counter!(telemetry::WEBHOOK_DUPLICATE_CONFLICTS_TOTAL).increment(1);
             }
-            let message_id = outcome.message_id.as_deref();
+            // Always present, `null` when unknown (a 401 never parses the body), so every
+            // webhook line has the same keys.
+            let message_id = telemetry::OrNull(outcome.message_id.as_deref());
             let dup = outcome.result == WebhookResult::Duplicate;
             let conflict = outcome.conflict.then_some(true);
             macro_rules! log {
                 ($level:ident) => {
                     tracing::$level!(
-                        request_id, method, path, status, latency_ms, message_id, dup, result,
+                        request_id, method, path, status, latency_ms, message_id = ?message_id, dup, result,
                         conflict, "request"
                     )
                 };
