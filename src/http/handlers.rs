@@ -47,10 +47,7 @@ pub async fn live() -> Json<serde_json::Value> {
 /// readiness comes back by itself once the fault is cleared.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
-    let schema = state
-        .storage
-        .read(migrations::current_version)
-        .await;
+    let schema = state.storage.read(migrations::current_version).await;
     let (database, schema) = match schema {
         Ok(Some(version)) if version == latest => ("ok".to_string(), "ok".to_string()),
         Ok(version) => (

@@ -28,7 +28,7 @@ pub mod migrations;
 pub mod queries;
 pub mod writer;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rusqlite::Connection;
@@ -124,6 +124,13 @@ enum Attempt<T, F> {
     Stale(F),
 }
 
+/// `path` with `suffix` appended: SQLite's `-wal` and `-shm` files.
+pub(crate) fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 impl Shared {
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         self.idle_readers
@@ -140,12 +147,45 @@ impl Shared {
         FileId::at(path) != current
     }
 
-    /// Closes every idle reader and records the file now at the path as the one to use. Called
-    /// by the writer, with its own connection already closed, before it opens the file again.
-    pub(crate) fn switch_files(&self) {
+    /// Moves everyone from the old database file to the one now at the path. Called by the
+    /// writer, which hands over its connection to the old file (`None` when it had dropped it)
+    /// and whose `-wal` was `old_wal`.
+    ///
+    /// SQLite does not checkpoint a moved file on close and leaves its `-wal` and `-shm` at the
+    /// path, where they would be read as the new file's: pages of one database laid over
+    /// another. So, with every read finished and no reader left, the old connection checkpoints
+    /// its log into the old file and truncates it (a fully checkpointed log is ignored by the
+    /// next opener). Without that connection, or when that fails, the old log is renamed aside.
+    pub(crate) fn switch_files(&self, old: Option<Connection>, old_wal: Option<FileId>) {
         let mut file = self.file.write().unwrap_or_else(PoisonError::into_inner);
         self.lock_idle().clear();
-        *file = self.target.file().and_then(FileId::at);
+        let Some(path) = self.target.file() else {
+            return;
+        };
+        let checkpointed = old.is_some_and(|conn| {
+            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            });
+            matches!(busy, Ok(0))
+        });
+        let wal = sidecar(path, "-wal");
+        let leftover = std::fs::metadata(&wal).is_ok_and(|metadata| metadata.len() > 0);
+        if !checkpointed && leftover && old_wal.is_some() && FileId::at(&wal) == old_wal {
+            let aside = sidecar(path, "-wal.orphaned");
+            let renamed = std::fs::rename(&wal, &aside);
+            let _ = std::fs::remove_file(sidecar(path, "-shm"));
+            tracing::error!(
+                renamed = renamed.is_ok(),
+                "the write-ahead log of the replaced database file could not be checkpointed: \
+                 moved aside (-wal.orphaned)"
+            );
+        }
+        *file = FileId::at(path);
+    }
+
+    /// The identity of the `-wal` file now at the path.
+    pub(crate) fn wal_identity(&self) -> Option<FileId> {
+        FileId::at(&sidecar(self.target.file()?, "-wal"))
     }
 
     pub(crate) fn write_failure(&self) -> Option<String> {

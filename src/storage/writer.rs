@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Shared, StorageError, connection, migrations};
+use super::{FileId, Shared, StorageError, connection, migrations};
 use crate::message::NewMessage;
 use crate::timestamp;
 
@@ -59,6 +59,8 @@ pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
         .spawn(move || {
             Writer {
                 conn: Some(conn),
+                broken: false,
+                wal: shared.wal_identity(),
                 shared,
             }
             .run(receiver)
@@ -114,8 +116,12 @@ impl WriterHandle {
 }
 
 struct Writer {
-    /// `None` after a failure broke it: the next batch reopens it.
+    /// `None` when it could not be opened: the next attempt tries again.
     conn: Option<Connection>,
+    /// The last attempt failed: the next one reopens the connection.
+    broken: bool,
+    /// The identity of `conn`'s `-wal` file, to recognise it once its database file is gone.
+    wal: Option<FileId>,
     shared: Arc<Shared>,
 }
 
@@ -165,13 +171,13 @@ impl Writer {
         }
     }
 
-    /// Logs and publishes how the last attempt went; a failure also drops the connection, which
-    /// may be unusable (file replaced, disk gone), so that the next attempt starts afresh.
+    /// Logs and publishes how the last attempt went. After a failure the connection may be
+    /// unusable (file replaced, disk gone): the next attempt starts afresh.
     fn record(&mut self, failure: Option<String>, batch: usize) {
         let before = self.shared.set_write_failure(failure.clone());
         match (failure, before) {
             (Some(error), before) => {
-                self.conn = None;
+                self.broken = true;
                 // Refused messages are always logged; a probe only when the reason changes.
                 if batch > 0 || before.as_ref() != Some(&error) {
                     tracing::error!(error = %error, batch, "storage write failed");
@@ -185,18 +191,22 @@ impl Writer {
     }
 
     /// The connection to the file now at the database path: the current one when the file is
-    /// unchanged, else a new one, opened once every connection to the old file is closed.
+    /// unchanged and the last attempt succeeded; else a new one, opened once every connection
+    /// to the old file is closed (see [`Shared::switch_files`]).
     fn connection(&mut self) -> Result<&mut Connection, StorageError> {
-        if self.conn.is_some() && self.shared.file_changed() {
+        if self.shared.file_changed() {
             tracing::warn!("the database file was removed or replaced: reopening");
+            self.shared.switch_files(self.conn.take(), self.wal);
+        } else if self.broken {
             self.conn = None;
         }
+        self.broken = false;
         match &mut self.conn {
             Some(conn) => Ok(conn),
             none => {
-                self.shared.switch_files();
                 let mut conn = connection::reopen_writer(&self.shared.target)?;
                 migrations::run(&mut conn)?;
+                self.wal = self.shared.wal_identity();
                 Ok(none.insert(conn))
             }
         }

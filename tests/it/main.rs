@@ -3,10 +3,13 @@
 
 mod helpers;
 
+mod abuse;
+mod faults;
 mod health;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
 mod reliability;
+mod security;
 mod stats;
 mod webhook;
