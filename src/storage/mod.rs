@@ -11,17 +11,18 @@
 //! # Faults
 //!
 //! A failed commit answers every message of its batch with [`StorageError::Unavailable`] (the API
-//! turns it into a 503, so senders retry), drops the writer's connection and records the failure
-//! for readiness; the next batch, or a readiness probe, reopens and migrates, and the first
-//! commit that succeeds clears the failure.
+//! turns it into a 503, so senders retry) and records the failure for readiness; the next batch,
+//! or a readiness probe, opens a fresh connection and migrates, and the first commit that
+//! succeeds clears the failure. A file that can only be opened read-only is refused, not used.
 //!
 //! The database file being removed or replaced under the server is detected by its identity
 //! (device and inode), checked before every batch, after every commit and before every read.
-//! SQLite itself would carry on writing into a removed file's orphaned inode, and acknowledging
-//! those writes would break "200 means durable". So a commit whose file is no longer the one at
-//! the path is answered 503, and every connection to the old file is closed before the file now
-//! at the path is opened (two files sharing one `-wal` and `-shm` is how SQLite databases get
-//! corrupted). A removed file is not created afresh: restore it, or restart to start empty.
+//! SQLite itself would carry on committing into a removed file's orphaned inode, and
+//! acknowledging those commits would break "200 means durable": a commit whose file is no longer
+//! the one at the path is answered 503. Then the writer checkpoints the old file's log into it,
+//! closes every connection to it, and only then opens the file now at the path, which must not
+//! inherit the old `-wal` (see `Shared::switch_files`). A removed file is not created afresh:
+//! restore it, or restart to start empty.
 
 pub mod connection;
 pub mod migrations;
@@ -297,7 +298,10 @@ impl Storage {
         if self.shared.write_failure().is_none() && !self.shared.file_changed() {
             return Ok(());
         }
-        self.writer.probe().await.map_err(|error| error.to_string())
+        self.writer.probe().await.map_err(|error| match error {
+            StorageError::Unavailable(reason) => reason,
+            other => other.to_string(),
+        })
     }
 
     /// Free bytes on the database's file system and whether it is mounted read-only; `None` in
