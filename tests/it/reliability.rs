@@ -222,7 +222,15 @@ async fn sigterm_under_load_turns_ready_503_finishes_accepted_requests_and_exits
 
     server.signal("TERM");
     let before_signal = acknowledged.lock().unwrap().len();
-    let ready = kept.get("/health/ready").await.unwrap();
+    // The signal lands a moment later: readiness turns from 200 to 503 on the same connection.
+    let mut ready = kept.get("/health/ready").await.unwrap();
+    for _ in 0..100 {
+        if ready.status != 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        ready = kept.get("/health/ready").await.unwrap();
+    }
     assert_eq!(ready.status, 503);
     let ready = ready.json();
     assert_eq!(ready["status"], "unavailable");
@@ -230,7 +238,19 @@ async fn sigterm_under_load_turns_ready_503_finishes_accepted_requests_and_exits
     assert_eq!(ready["checks"]["accepting"], "shutting down");
 
     // Past the drain period the server stops accepting; the request in flight still completes.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&address).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused,
+        "still accepting connections long after the drain period"
+    );
     in_flight.send(second_half).await.unwrap();
     let answer = in_flight.response().await.unwrap();
     assert_eq!(answer.status, 200);
