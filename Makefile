@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint completions
+.PHONY: test fmt lint completions crash-soak
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -64,3 +64,9 @@ completions:
 	$(CARGO) run --locked --quiet -- completions fish > completions/app.fish
 	$(CARGO) run --locked --quiet -- completions elvish > completions/app.elv
 	$(CARGO) run --locked --quiet -- completions powershell > completions/_app.ps1
+
+## crash-soak: SIGKILL the real server CRASH_CYCLES times under load; every acknowledged message must survive
+CRASH_CYCLES ?= 200
+crash-soak:
+	CRASH_CYCLES=$(CRASH_CYCLES) $(CARGO) test --locked --release --test it -- --exact \
+		reliability::every_acknowledged_message_survives_sigkill_at_random_moments --nocapture

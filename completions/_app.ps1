@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 picks a free one)')
             [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest accepted POST /webhook body, in bytes')
             [CompletionResult]::new('--request-timeout-secs', '--request-timeout-secs', [CompletionResultType]::ParameterName, 'Seconds a request may take before it is answered 408 (so that shutdown always ends)')
+            [CompletionResult]::new('--shutdown-drain-secs', '--shutdown-drain-secs', [CompletionResultType]::ParameterName, 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -385,7 +385,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --log-level --host --port --max-body-bytes --request-timeout-secs --help --version"
+            opts="-h -V --database-url --secret --previous-secret --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -420,6 +420,10 @@ _app() {
                     return 0
                     ;;
                 --request-timeout-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shutdown-drain-secs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --port 'Port to listen on (0 picks a free one)'
             cand --max-body-bytes 'Largest accepted POST /webhook body, in bytes'
             cand --request-timeout-secs 'Seconds a request may take before it is answered 408 (so that shutdown always ends)'
+            cand --shutdown-drain-secs 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

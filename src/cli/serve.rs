@@ -49,6 +49,10 @@ pub struct Args {
     /// Seconds a request may take before it is answered 408 (so that shutdown always ends)
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
     pub request_timeout_secs: u64,
+
+    /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
+    pub shutdown_drain_secs: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -87,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut state = AppState::new(storage, secret, args.previous_secret.as_deref());
         state.max_body_bytes = args.max_body_bytes;
         state.request_timeout = Duration::from_secs(args.request_timeout_secs);
+        state.shutdown_drain = Duration::from_secs(args.shutdown_drain_secs);
         let address = listener.local_addr()?;
         tracing::info!(
             address = %address,

@@ -20,6 +20,10 @@ pub enum ApiError {
     StorageUnavailable,
     /// 400: the request could not be read (a client that hung up mid-body, say).
     BadRequest,
+    /// 408: the request took longer than the request timeout (a trickled body, say).
+    RequestTimeout,
+    /// 414: the URI is longer than the server reads.
+    UriTooLong,
     /// 404: no such route.
     NotFound,
     /// 405: the route exists, the method does not.
@@ -43,6 +47,8 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 detail("could not read the request body"),
             ),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, detail("request timeout")),
+            Self::UriTooLong => (StatusCode::URI_TOO_LONG, detail("URI too long")),
             Self::NotFound => (StatusCode::NOT_FOUND, detail("Not Found")),
             Self::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, detail("Method Not Allowed"))

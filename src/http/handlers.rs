@@ -11,7 +11,7 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use crate::filters::RawListQuery;
-use crate::storage::{migrations, queries};
+use crate::storage::{self, migrations, queries};
 
 /// `GET /messages`.
 pub async fn list_messages(
@@ -41,8 +41,10 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /health/ready`: 200 only when the database answers at the latest schema, the secret is
-/// set and the server is not shutting down; otherwise 503 naming each failing check.
+/// `GET /health/ready`: 200 only when the database answers at the latest schema, the writer can
+/// commit, the file system has room, the secret is set and the server is not shutting down;
+/// otherwise 503 naming each failing check. A writer that failed is probed again here, so that
+/// readiness comes back by itself once the fault is cleared.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
     let schema = state.storage.read(migrations::current_version).await;
@@ -54,6 +56,20 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         ),
         Err(error) => (format!("unavailable: {error}"), "unknown".to_string()),
     };
+    let writer = match state.storage.writable().await {
+        Ok(()) => "ok".to_string(),
+        Err(error) => format!("failing: {error}"),
+    };
+    let storage = state.storage.clone();
+    let disk = match tokio::task::spawn_blocking(move || storage.file_system()).await {
+        Ok(Some(fs)) if fs.read_only => "read-only file system".to_string(),
+        Ok(Some(fs)) if fs.free_bytes < storage::MIN_FREE_BYTES => format!(
+            "{} bytes free, below {}",
+            fs.free_bytes,
+            storage::MIN_FREE_BYTES
+        ),
+        _ => "ok".to_string(),
+    };
     let secret = if state.secret_set {
         "ok"
     } else {
@@ -64,8 +80,14 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     } else {
         "ok"
     };
-    let checks =
-        json!({ "database": database, "schema": schema, "secret": secret, "accepting": accepting });
+    let checks = json!({
+        "database": database,
+        "schema": schema,
+        "writer": writer,
+        "disk": disk,
+        "secret": secret,
+        "accepting": accepting,
+    });
     let failing: Vec<&str> = checks
         .as_object()
         .into_iter()

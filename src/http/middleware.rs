@@ -38,7 +38,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
     }
     metrics::counter!(
         telemetry::HTTP_REQUESTS_TOTAL,
-        "method" => method.as_str().to_string(),
+        "method" => method_label(method.as_str()),
         "path" => route,
         "status" => status.to_string()
     )
@@ -87,6 +87,18 @@ pub async fn observe(request: Request, next: Next) -> Response {
         }
     }
     response
+}
+
+/// The `method` label: a standard method by name, any other as `other`, so that invented
+/// methods cannot grow the label set (as unmatched paths cannot).
+fn method_label(method: &str) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|standard| *standard == method)
+        .unwrap_or("other")
 }
 
 /// An incoming request id is echoed only when it is short and plain, so logs stay clean.

@@ -2,6 +2,7 @@
 //! [`serve`] runs it on a listener until a shutdown future resolves, then drains the writer.
 
 mod error;
+mod guard;
 mod handlers;
 mod middleware;
 pub mod webhook;
@@ -12,13 +13,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
+pub use guard::MAX_URI_BYTES;
 pub use middleware::REQUEST_ID_HEADER;
 
 use crate::signature::Verifier;
@@ -26,6 +30,11 @@ use crate::storage::Storage;
 
 /// Default `POST /webhook` body limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// The most bytes of a request line and headers read; a longer head is refused by the HTTP
+/// layer itself (431, no body) before any of it is parsed.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// How much longer than a request may take shutdown waits for open connections to finish.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
 /// What every handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -37,7 +46,12 @@ pub struct AppState {
     /// Set when shutdown begins: readiness answers 503 so that traffic drains.
     pub draining: Arc<AtomicBool>,
     pub max_body_bytes: usize,
+    /// How long a request may take, its headers arriving included (408, or the connection
+    /// closed when the headers are not in by then).
     pub request_timeout: Duration,
+    /// After the shutdown signal, how long to keep serving (readiness 503) before closing, so
+    /// that load balancers stop sending first.
+    pub shutdown_drain: Duration,
 }
 
 impl AppState {
@@ -53,43 +67,104 @@ impl AppState {
             draining: Arc::default(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(10),
+            shutdown_drain: Duration::ZERO,
         }
     }
 }
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    let timeout =
-        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout);
     Router::new()
         .route("/webhook", post(webhook::receive))
-        .route("/messages", get(handlers::list_messages))
+        .route(
+            "/messages",
+            get(handlers::list_messages).layer(from_fn(guard::utf8_query)),
+        )
         .route("/stats", get(handlers::stats))
         .route("/health/live", get(handlers::live))
         .route("/health/ready", get(handlers::ready))
         .route("/metrics", get(handlers::metrics))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .layer(timeout)
-        .layer(axum::middleware::from_fn(middleware::observe))
+        .layer(from_fn(guard::bounded_uri))
+        .layer(from_fn_with_state(state.clone(), guard::deadline))
+        .layer(from_fn(middleware::observe))
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves: then readiness turns 503, no new connection is accepted,
-/// requests in flight finish, and the writer commits what it was given before this returns.
+/// Serves HTTP/1.1 until `shutdown` resolves. Then readiness turns 503 and, after
+/// [`AppState::shutdown_drain`] more of normal serving, no new connection is accepted, requests in
+/// flight finish (for at most the request timeout and a margin), and the writer commits what it
+/// was given before this returns.
+///
+/// Each connection must send its request headers within the request timeout, also between
+/// requests on a kept-alive connection, or it is closed: a client trickling headers cannot hold
+/// a connection (axum's own `serve` has no such timeout, hence hyper directly).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let draining = Arc::clone(&state.draining);
     let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            draining.store(true, Ordering::SeqCst);
-        })
-        .await?;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.request_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let connections = GracefulShutdown::new();
+    let draining = Arc::clone(&state.draining);
+    let drain = state.shutdown_drain;
+    let stop = async move {
+        shutdown.await;
+        draining.store(true, Ordering::SeqCst);
+        tokio::time::sleep(drain).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    pause_after_accept_error(&error).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up or times out ends its connection; nothing to report.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let open = connections.count();
+    let patience = state.request_timeout + SHUTDOWN_MARGIN;
+    if tokio::time::timeout(patience, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = open,
+            "connections still open after the request timeout: closing them"
+        );
+    }
     state.storage.close().await;
     Ok(())
+}
+
+/// A failed `accept` is the client's problem when it is about that connection; otherwise (out
+/// of file descriptors, say) the loop waits a little instead of spinning.
+async fn pause_after_accept_error(error: &std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %error, "accept failed: retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

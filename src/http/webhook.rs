@@ -35,6 +35,7 @@ pub enum WebhookResult {
     PayloadTooLarge,
     StorageUnavailable,
     BadRequest,
+    Timeout,
 }
 
 impl WebhookResult {
@@ -47,6 +48,7 @@ impl WebhookResult {
             Self::PayloadTooLarge => "payload_too_large",
             Self::StorageUnavailable => "storage_unavailable",
             Self::BadRequest => "bad_request",
+            Self::Timeout => "timeout",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Opening connections: the pragmas that make a 200 durable, and the SQL functions queries use.
 
+use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -37,6 +38,11 @@ impl Target {
         }
     }
 
+    /// The database file, when the database is on disk.
+    pub fn file(&self) -> Option<&Path> {
+        self.on_disk.then(|| Path::new(&self.path))
+    }
+
     /// An existing database file, for commands that must not create one.
     pub fn existing(location: &Location) -> Result<Self, StorageError> {
         match location.path() {
@@ -46,7 +52,7 @@ impl Target {
     }
 }
 
-fn create_parent(path: &std::path::Path) -> Result<(), StorageError> {
+fn create_parent(path: &Path) -> Result<(), StorageError> {
     match path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -62,11 +68,35 @@ fn create_parent(path: &std::path::Path) -> Result<(), StorageError> {
 /// The one read-write connection: WAL, so readers never block it, and `synchronous=FULL`, so
 /// a commit is on disk (the WAL fsynced) before the writer answers anyone.
 pub fn open_writer(target: &Target) -> Result<Connection, StorageError> {
+    writer_with(target, OpenFlags::SQLITE_OPEN_CREATE)
+}
+
+/// The read-write connection again, after a failure or after the file changed: like
+/// [`open_writer`], except that a database file that has vanished is not created afresh (an
+/// empty database would take every message already delivered for a new one).
+pub fn reopen_writer(target: &Target) -> Result<Connection, StorageError> {
+    if target.on_disk && !Path::new(&target.path).exists() {
+        return Err(StorageError::Vanished);
+    }
+    // The in-memory database is created again only if the writer was its last connection.
+    let create = if target.on_disk {
+        OpenFlags::empty()
+    } else {
+        OpenFlags::SQLITE_OPEN_CREATE
+    };
+    writer_with(target, create)
+}
+
+fn writer_with(target: &Target, create: OpenFlags) -> Result<Connection, StorageError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
+        | create
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&target.path, flags)?;
+    // SQLite quietly opens a file it cannot write read-only; every commit would then fail.
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StorageError::ReadOnly);
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if target.on_disk {
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;

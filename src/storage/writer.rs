@@ -4,15 +4,18 @@
 //! everything queued (up to [`MAX_BATCH`]), inserts it in one transaction, commits once (one
 //! fsync for the whole group), and only then answers each sender. Under load many requests share
 //! one fsync; alone, a request pays for exactly one.
+//!
+//! A batch that fails is answered with errors as a whole (nothing of it was committed), the
+//! connection is dropped and the failure recorded until a later commit succeeds; see the
+//! [storage module](super) for how a removed or replaced database file is handled.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::connection::{self, Target};
-use super::{StorageError, migrations};
+use super::{FileId, Shared, StorageError, connection, migrations};
 use crate::message::NewMessage;
 use crate::timestamp;
 
@@ -30,9 +33,15 @@ pub enum Insert {
     Duplicate { conflict: bool },
 }
 
-struct Job {
-    message: NewMessage,
-    reply: oneshot::Sender<Result<Insert, StorageError>>,
+enum Job {
+    Insert {
+        message: NewMessage,
+        reply: oneshot::Sender<Result<Insert, StorageError>>,
+    },
+    /// "Can you commit?": answered by the batch it shares, or alone by [`Writer::probe`].
+    Probe {
+        reply: oneshot::Sender<Result<(), StorageError>>,
+    },
 }
 
 /// The senders' side of the writer. Cheap to clone.
@@ -43,14 +52,16 @@ pub struct WriterHandle {
 }
 
 /// Starts the writer thread on `conn`.
-pub fn spawn(conn: Connection, target: Arc<Target>) -> WriterHandle {
+pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
             Writer {
                 conn: Some(conn),
-                target,
+                broken: false,
+                wal: shared.wal_identity(),
+                shared,
             }
             .run(receiver)
         })
@@ -64,20 +75,40 @@ pub fn spawn(conn: Connection, target: Arc<Target>) -> WriterHandle {
 impl WriterHandle {
     /// Queues `message` and waits until its outcome is committed.
     pub async fn insert(&self, message: NewMessage) -> Result<Insert, StorageError> {
-        let sender = self.queue.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let sender = sender.ok_or(StorageError::Closed)?;
         let (reply, outcome) = oneshot::channel();
-        sender
-            .send(Job { message, reply })
-            .await
-            .map_err(|_| StorageError::Closed)?;
+        self.send(Job::Insert { message, reply }).await?;
         outcome.await.map_err(|_| StorageError::Closed)?
+    }
+
+    /// Asks the writer whether it can commit: it switches to a replaced database file, reopens
+    /// a dropped connection, and after a failure commits an empty change to find out.
+    pub async fn probe(&self) -> Result<(), StorageError> {
+        let (reply, outcome) = oneshot::channel();
+        self.send(Job::Probe { reply }).await?;
+        outcome.await.map_err(|_| StorageError::Closed)?
+    }
+
+    async fn send(&self, job: Job) -> Result<(), StorageError> {
+        let sender = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let sender = sender.ok_or(StorageError::Closed)?;
+        sender.send(job).await.map_err(|_| StorageError::Closed)
     }
 
     /// Closes the queue and blocks until the writer has committed what was queued and stopped.
     pub fn close(&self) {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(thread) = thread {
             let _ = thread.join();
         }
@@ -85,47 +116,129 @@ impl WriterHandle {
 }
 
 struct Writer {
-    /// `None` after a failure broke it: the next batch reopens it.
+    /// `None` when it could not be opened: the next attempt tries again.
     conn: Option<Connection>,
-    target: Arc<Target>,
+    /// The last attempt failed: the next one reopens the connection.
+    broken: bool,
+    /// The identity of `conn`'s `-wal` file, to recognise it once its database file is gone.
+    wal: Option<FileId>,
+    shared: Arc<Shared>,
 }
 
 impl Writer {
     fn run(mut self, mut queue: mpsc::Receiver<Job>) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while queue.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
-            let outcome = self.commit(&batch);
-            match outcome {
-                Ok(inserts) => {
-                    for (job, insert) in batch.drain(..).zip(inserts) {
-                        let _ = job.reply.send(Ok(insert));
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        let mut messages = Vec::with_capacity(MAX_BATCH);
+        let mut replies = Vec::with_capacity(MAX_BATCH);
+        let mut probes = Vec::new();
+        while queue.blocking_recv_many(&mut jobs, MAX_BATCH) > 0 {
+            for job in jobs.drain(..) {
+                match job {
+                    Job::Insert { message, reply } => {
+                        messages.push(message);
+                        replies.push(reply);
+                    }
+                    Job::Probe { reply } => probes.push(reply),
+                }
+            }
+            let outcome = if messages.is_empty() {
+                self.probe().map(|()| Vec::new())
+            } else {
+                self.commit(&messages)
+            };
+            let failure = outcome.as_ref().err().map(ToString::to_string);
+            self.record(failure.clone(), messages.len());
+            match (outcome, &failure) {
+                (Ok(inserts), _) => {
+                    for (reply, insert) in replies.drain(..).zip(inserts) {
+                        let _ = reply.send(Ok(insert));
                     }
                 }
-                Err(error) => {
-                    tracing::error!(error = %error, batch = batch.len(), "storage write failed");
-                    // The connection may be unusable (file replaced, disk gone): start afresh.
-                    self.conn = None;
-                    let reason = error.to_string();
-                    for job in batch.drain(..) {
-                        let _ = job
-                            .reply
-                            .send(Err(StorageError::Unavailable(reason.clone())));
+                (Err(_), reason) => {
+                    let reason = reason.clone().unwrap_or_default();
+                    for reply in replies.drain(..) {
+                        let _ = reply.send(Err(StorageError::Unavailable(reason.clone())));
                     }
                 }
+            }
+            for reply in probes.drain(..) {
+                let _ = reply.send(match &failure {
+                    None => Ok(()),
+                    Some(reason) => Err(StorageError::Unavailable(reason.clone())),
+                });
+            }
+            messages.clear();
+        }
+    }
+
+    /// Logs and publishes how the last attempt went. After a failure the connection may be
+    /// unusable (file replaced, disk gone): the next attempt starts afresh.
+    fn record(&mut self, failure: Option<String>, batch: usize) {
+        let before = self.shared.set_write_failure(failure.clone());
+        match (failure, before) {
+            (Some(error), before) => {
+                self.broken = true;
+                // Refused messages are always logged; a probe only when the reason changes.
+                if batch > 0 || before.as_ref() != Some(&error) {
+                    tracing::error!(error = %error, batch, "storage write failed");
+                }
+            }
+            (None, Some(before)) => {
+                tracing::info!(previous_error = %before, "storage writable again");
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// The connection to the file now at the database path: the current one when the file is
+    /// unchanged and the last attempt succeeded; else a new one, opened once every connection
+    /// to the old file is closed (see [`Shared::switch_files`]).
+    fn connection(&mut self) -> Result<&mut Connection, StorageError> {
+        if self.shared.file_changed() {
+            tracing::warn!("the database file was removed or replaced: reopening");
+            self.shared.switch_files(self.conn.take(), self.wal);
+        } else if self.broken {
+            self.conn = None;
+        }
+        self.broken = false;
+        match &mut self.conn {
+            Some(conn) => Ok(conn),
+            none => {
+                let mut conn = connection::reopen_writer(&self.shared.target)?;
+                migrations::run(&mut conn)?;
+                self.wal = self.shared.wal_identity();
+                Ok(none.insert(conn))
             }
         }
     }
 
+    /// After a commit: it counts only if it went into the file that is at the path now.
+    fn verify_file(&mut self) -> Result<(), StorageError> {
+        if self.shared.file_changed() {
+            return Err(StorageError::Replaced);
+        }
+        Ok(())
+    }
+
+    /// Makes sure the writer can commit. Healthy, that is a look at the file; after a failure,
+    /// it commits a change of nothing (the schema cookie `user_version`, rewritten unchanged),
+    /// which goes through the same WAL append and fsync as a batch.
+    fn probe(&mut self) -> Result<(), StorageError> {
+        let failing = self.shared.write_failure().is_some();
+        let conn = self.connection()?;
+        if failing {
+            let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            let tx = conn.transaction()?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()?;
+            self.verify_file()?;
+        }
+        Ok(())
+    }
+
     /// Inserts a batch in one transaction; every outcome or none.
-    fn commit(&mut self, batch: &[Job]) -> Result<Vec<Insert>, StorageError> {
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            none => {
-                let mut conn = connection::open_writer(&self.target)?;
-                migrations::run(&mut conn)?;
-                none.insert(conn)
-            }
-        };
+    fn commit(&mut self, batch: &[NewMessage]) -> Result<Vec<Insert>, StorageError> {
+        let conn = self.connection()?;
         let created_at = timestamp::now_iso();
         let tx = conn.transaction()?;
         let mut inserts = Vec::with_capacity(batch.len());
@@ -136,7 +249,7 @@ impl Writer {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (message_id) DO NOTHING",
             )?;
-            for Job { message: m, .. } in batch {
+            for m in batch {
                 let changed = insert.execute(params![
                     m.message_id,
                     m.from,
@@ -156,6 +269,7 @@ impl Writer {
             }
         }
         tx.commit()?;
+        self.verify_file()?;
         Ok(inserts)
     }
 }

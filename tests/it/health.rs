@@ -23,7 +23,8 @@ async fn readiness_is_ok_with_a_migrated_database_and_a_secret() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"status": "ok", "checks": {"database": "ok", "schema": "ok", "secret": "ok", "accepting": "ok"}})
+        json!({"status": "ok", "checks": {"database": "ok", "schema": "ok", "writer": "ok", "disk": "ok",
+                                    "secret": "ok", "accepting": "ok"}})
     );
 }
 

@@ -39,6 +39,16 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut AppState)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("nested").join("app.db");
+        Self::spawn_at(dir, db_path, configure).await
+    }
+
+    /// A server over the database file `db_path` (a mount the test controls, say); `dir` is
+    /// removed when the app is dropped.
+    pub async fn spawn_at(
+        dir: TempDir,
+        db_path: PathBuf,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Self {
         let storage = Storage::open(&Location::File(db_path.clone())).unwrap();
         let mut state = AppState::new(storage, SECRET, None);
         configure(&mut state);
@@ -180,6 +190,32 @@ impl ServerProcess {
         (self.child.wait().unwrap(), self.lines)
     }
 
+    /// Reads stdout and stderr on threads from now on, so that a busy server never blocks on a
+    /// full pipe.
+    pub fn in_background(mut self) -> BackgroundServer {
+        let mut stdout = self.stdout;
+        let stderr = self.child.stderr.take();
+        let stdout = std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+            rest.lines().map(str::to_string).collect()
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut stderr) = stderr {
+                let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            }
+            text
+        });
+        BackgroundServer {
+            child: self.child,
+            url: self.url,
+            first_lines: self.lines,
+            stdout,
+            stderr,
+        }
+    }
+
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -187,6 +223,50 @@ impl ServerProcess {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+}
+
+/// A [`ServerProcess`] whose output is collected on threads.
+pub struct BackgroundServer {
+    pub child: Child,
+    pub url: String,
+    first_lines: Vec<String>,
+    stdout: std::thread::JoinHandle<Vec<String>>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl BackgroundServer {
+    /// Sends `signal` (a name such as `TERM` or `KILL`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits at most `patience` for the process to end (killing it after that, and failing);
+    /// returns its status, every stdout line (start-up line first) and its stderr.
+    pub fn wait_for_exit(
+        mut self,
+        patience: std::time::Duration,
+    ) -> (std::process::ExitStatus, Vec<String>, String) {
+        let deadline = std::time::Instant::now() + patience;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("the server did not exit within {patience:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut lines = self.first_lines;
+        lines.extend(self.stdout.join().unwrap());
+        (status, lines, self.stderr.join().unwrap())
     }
 }
 
@@ -202,6 +282,9 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "PORT",
         "APP_URL",
         "HEALTHCHECK_URL",
+        "MAX_BODY_BYTES",
+        "REQUEST_TIMEOUT_SECS",
+        "SHUTDOWN_DRAIN_SECS",
     ] {
         command.env_remove(variable);
     }
@@ -252,4 +335,139 @@ pub async fn run_app(env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>) 
     })
     .await
     .unwrap()
+}
+
+/// One HTTP/1.1 connection driven by hand, for what a client library will not do: trickle
+/// bytes, stop in the middle of a body, or keep one particular connection alive.
+pub struct RawHttp {
+    stream: tokio::net::TcpStream,
+    buffer: Vec<u8>,
+}
+
+/// A response read off a [`RawHttp`] connection.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl RawHttp {
+    /// Connects to `url` (`http://host:port`).
+    pub async fn connect(url: &str) -> Self {
+        let address = url.trim_start_matches("http://");
+        let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        Self {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// Writes `bytes` as they are.
+    pub async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await?;
+        self.stream.flush().await
+    }
+
+    /// Writes a whole GET request (kept alive).
+    pub async fn get(&mut self, path: &str) -> std::io::Result<RawResponse> {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+        self.send(request.as_bytes()).await?;
+        self.response().await
+    }
+
+    /// Reads one response: head, then a `Content-Length` body.
+    pub async fn response(&mut self) -> std::io::Result<RawResponse> {
+        let head_end = loop {
+            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
+                break end;
+            }
+            self.fill().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buffer[..head_end]).into_owned();
+        self.buffer.drain(..head_end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {head:?}"));
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, value)| value.parse().unwrap());
+        while self.buffer.len() < length {
+            self.fill().await?;
+        }
+        let body = self.buffer.drain(..length).collect();
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// True once the server has closed the connection (end of stream or reset), reading and
+    /// discarding anything it still sends.
+    pub async fn closed(&mut self) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 16 * 1024];
+        let read = self.stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.buffer.extend_from_slice(&chunk[..read]);
+        Ok(())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// The head of a signed `POST /webhook` of `body`, with its `Content-Length`.
+pub fn signed_post_head(body: &[u8]) -> String {
+    let signature = signature::sign(SECRET.as_bytes(), body);
+    format!(
+        "POST /webhook HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         X-Signature: {signature}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+}
+
+/// `DATABASE_URL` for a database file.
+pub fn database_url(path: &std::path::Path) -> String {
+    format!("sqlite://{}", path.display())
 }

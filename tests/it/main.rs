@@ -3,10 +3,14 @@
 
 mod helpers;
 
+mod abuse;
 mod cli;
+mod faults;
 mod health;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
+mod reliability;
+mod security;
 mod stats;
 mod webhook;
