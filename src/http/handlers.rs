@@ -45,10 +45,7 @@ pub async fn live() -> Json<serde_json::Value> {
 /// set and the server is not shutting down; otherwise 503 naming each failing check.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
-    let schema = state
-        .storage
-        .read(|conn| migrations::current_version(conn))
-        .await;
+    let schema = state.storage.read(migrations::current_version).await;
     let (database, schema) = match schema {
         Ok(Some(version)) if version == latest => ("ok".to_string(), "ok".to_string()),
         Ok(version) => (
