@@ -14,17 +14,35 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 /// The pattern `from` and `to` must match: E.164, a `+` then 1 to 15 digits.
 pub const MSISDN_PATTERN: &str = r"^\+[0-9]{1,15}$";
 
-/// A validated message, as it will be stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The strict form of a message `ts` as a pattern, for the OpenAPI document (the calendar check
+/// is [`timestamp::parse_strict_utc`]'s). The schema attributes below need literals: a test of
+/// the document checks that they equal these constants.
+pub const TS_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$";
+
+/// A validated message, as it will be stored. Its schema is the `POST /webhook` body's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewMessage {
+    /// The sender's id for the message: a second message with the same id is a duplicate.
+    #[schema(min_length = 1, max_length = 256, example = "m1")]
     pub message_id: String,
+    /// E.164: `+` then 1 to 15 digits.
+    #[schema(pattern = r"^\+[0-9]{1,15}$", example = "+919876543210")]
     pub from: String,
+    /// E.164: `+` then 1 to 15 digits.
+    #[schema(pattern = r"^\+[0-9]{1,15}$", example = "+14155550100")]
     pub to: String,
-    /// Exactly the string that was sent.
+    /// RFC 3339 in UTC with an upper-case `Z`, fraction optional; kept exactly as sent.
+    #[schema(
+        format = DateTime,
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$",
+        example = "2025-01-15T10:00:00Z"
+    )]
     pub ts: String,
     /// The sortable instant of `ts` (see [`timestamp::instant_key`]).
     #[serde(skip)]
     pub ts_key: String,
+    /// At most 4096 characters (not bytes); may be absent or `null`.
+    #[schema(max_length = 4096, example = "Hello")]
     pub text: Option<String>,
 }
 

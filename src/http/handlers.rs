@@ -10,10 +10,27 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::{ErrorBody, ListParams, Readiness, StatusBody};
 use crate::filters::RawListQuery;
 use crate::storage::{migrations, queries};
+use crate::validation::Detail;
 
 /// `GET /messages`.
+#[utoipa::path(
+    get,
+    path = "/messages",
+    tag = "messages",
+    operation_id = "list_messages",
+    summary = "A page of stored messages, filtered",
+    description = "Ordered by `ts` as an instant, then `message_id`. `total` counts every row \
+                   matching the filters, ignoring `limit` and `offset`.",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page and the total for the filters", body = queries::Page),
+        (status = 422, description = "A parameter is invalid; every problem is listed", body = Detail),
+        (status = 503, description = "The database cannot be read", body = ErrorBody),
+    ),
+)]
 pub async fn list_messages(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -32,17 +49,47 @@ pub async fn list_messages(
 }
 
 /// `GET /stats`.
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "messages",
+    operation_id = "stats",
+    summary = "Totals, top senders and the first and last timestamps",
+    responses(
+        (status = 200, description = "The figures; an empty store gives 0, 0, [], null, null", body = queries::Stats),
+        (status = 503, description = "The database cannot be read", body = ErrorBody),
+    ),
+)]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<queries::Stats>, ApiError> {
     Ok(Json(state.storage.read(queries::stats).await?))
 }
 
 /// `GET /health/live`: the process serves.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    operation_id = "live",
+    summary = "Liveness: the process serves",
+    responses((status = 200, description = "Serving", body = StatusBody)),
+)]
 pub async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
 
 /// `GET /health/ready`: 200 only when the database answers at the latest schema, the secret is
 /// set and the server is not shutting down; otherwise 503 naming each failing check.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    operation_id = "ready",
+    summary = "Readiness: database, schema, secret, not shutting down",
+    responses(
+        (status = 200, description = "Every check is ok", body = Readiness),
+        (status = 503, description = "A check fails; `detail` names each failing one", body = Readiness),
+    ),
+)]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
     let schema = state.storage.read(migrations::current_version).await;
@@ -87,6 +134,16 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", body = String, content_type = "text/plain"),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let content_type = [(
         header::CONTENT_TYPE,

@@ -4,6 +4,7 @@
 mod error;
 mod handlers;
 mod middleware;
+pub mod openapi;
 pub mod webhook;
 
 use std::future::Future;
@@ -13,10 +14,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use middleware::REQUEST_ID_HEADER;
@@ -61,18 +64,26 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let timeout =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout);
-    Router::new()
-        .route("/webhook", post(webhook::receive))
-        .route("/messages", get(handlers::list_messages))
-        .route("/stats", get(handlers::stats))
-        .route("/health/live", get(handlers::live))
-        .route("/health/ready", get(handlers::ready))
-        .route("/metrics", get(handlers::metrics))
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(timeout)
         .layer(axum::middleware::from_fn(middleware::observe))
         .with_state(state)
+}
+
+/// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
+/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(webhook::receive))
+        .routes(routes!(handlers::list_messages))
+        .routes(routes!(handlers::stats))
+        .routes(routes!(handlers::live))
+        .routes(routes!(handlers::ready))
+        .routes(routes!(handlers::metrics))
+        .routes(routes!(openapi::openapi_json))
 }
 
 /// Serves until `shutdown` resolves: then readiness turns 503, no new connection is accepted,

@@ -7,5 +7,6 @@ mod health;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
+mod openapi;
 mod stats;
 mod webhook;
