@@ -261,4 +261,77 @@ mod tests {
             assert!(!is_msisdn(bad), "{bad}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::timestamp::strategies::valid_ts;
+
+        fn chars(range: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+            proptest::collection::vec(any::<char>(), range).prop_map(String::from_iter)
+        }
+
+        /// Any valid message: ids and texts of any characters (controls and non-BMP included)
+        /// up to and at their limits.
+        fn valid_message() -> impl Strategy<Value = NewMessage> {
+            let text = prop_oneof![
+                Just(None),
+                chars(0..=64).prop_map(Some),
+                chars(MAX_TEXT_CHARS..=MAX_TEXT_CHARS).prop_map(Some),
+            ];
+            let message_id = prop_oneof![
+                chars(1..=64),
+                chars(MAX_MESSAGE_ID_CHARS..=MAX_MESSAGE_ID_CHARS)
+            ];
+            (
+                message_id,
+                "\\+[0-9]{1,15}",
+                "\\+[0-9]{1,15}",
+                valid_ts(),
+                text,
+            )
+                .prop_map(|(message_id, from, to, ts, text)| NewMessage {
+                    ts_key: ts_key(&ts).expect("a valid ts has a key"),
+                    message_id,
+                    from,
+                    to,
+                    ts,
+                    text,
+                })
+        }
+
+        /// Arbitrary bytes, and valid bodies with one byte changed (which reach the field checks).
+        fn hostile_body() -> impl Strategy<Value = Vec<u8>> {
+            let mutated = (valid_message(), any::<prop::sample::Index>(), any::<u8>()).prop_map(
+                |(message, at, byte)| {
+                    let mut body = serde_json::to_vec(&message).unwrap();
+                    let at = at.index(body.len());
+                    body[at] = byte;
+                    body
+                },
+            );
+            prop_oneof![proptest::collection::vec(any::<u8>(), 0..512), mutated]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            #[test]
+            fn a_valid_message_round_trips(message in valid_message()) {
+                let body = serde_json::to_vec(&message).unwrap();
+                prop_assert_eq!(NewMessage::from_json(&body), Ok(message));
+            }
+
+            #[test]
+            fn from_json_never_panics_and_fails_only_with_problems(body in hostile_body()) {
+                if let Err(problems) = NewMessage::from_json(&body) {
+                    prop_assert!(!problems.is_empty());
+                    for problem in problems {
+                        prop_assert_eq!(&problem.loc[0], "body");
+                    }
+                }
+            }
+        }
+    }
 }
