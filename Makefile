@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint
+.PHONY: test fmt lint schemathesis
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -15,3 +15,7 @@ fmt:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## schemathesis: property-based tests of the running API from its OpenAPI document (Python 3, PyPI)
+schemathesis:
+	CARGO="$(CARGO)" scripts/schemathesis.sh
