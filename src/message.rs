@@ -315,7 +315,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(256))]
+            #![proptest_config(crate::testing::proptest_config(256))]
 
             #[test]
             fn a_valid_message_round_trips(message in valid_message()) {

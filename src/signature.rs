@@ -122,7 +122,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(256))]
+            #![proptest_config(crate::testing::proptest_config(256))]
 
             #[test]
             fn a_signature_always_verifies_in_every_accepted_spelling(

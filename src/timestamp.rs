@@ -219,7 +219,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(1000))]
+            #![proptest_config(crate::testing::proptest_config(1000))]
 
             #[test]
             fn ordering_by_the_stored_key_equals_ordering_by_the_parsed_instant(
