@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint schemathesis deny
+.PHONY: test fmt lint schemathesis fuzz deny
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -19,6 +19,17 @@ lint:
 ## schemathesis: property-based tests of the running API from its OpenAPI document (Python 3, PyPI)
 schemathesis:
 	CARGO="$(CARGO)" scripts/schemathesis.sh
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (libFuzzer; cargo-fuzz is installed if missing)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := signature_verify message_from_json list_query_parse parse_instant
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 ## deny: licenses, duplicate crates and sources of the dependency tree (cargo-deny installed if missing)
 deny:
