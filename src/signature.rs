@@ -111,4 +111,64 @@ mod tests {
         assert!(verifier.verify(GITHUB_HEX.as_bytes(), GITHUB_BODY));
         assert!(!Verifier::new(b"new", Some(b"")).verify(GITHUB_HEX.as_bytes(), GITHUB_BODY));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(any::<u8>(), 0..=max)
+        }
+
+        proptest! {
+            #![proptest_config(crate::testing::proptest_config(256))]
+
+            #[test]
+            fn a_signature_always_verifies_in_every_accepted_spelling(
+                secret in bytes(80), body in bytes(1024)
+            ) {
+                let verifier = Verifier::new(&secret, None);
+                let signature = sign(&secret, &body);
+                for header in [
+                    signature.clone(),
+                    signature.to_uppercase(),
+                    format!("sha256={signature}"),
+                ] {
+                    prop_assert!(verifier.verify(header.as_bytes(), &body));
+                }
+            }
+
+            #[test]
+            fn any_single_byte_change_of_the_body_fails_verification(
+                secret in bytes(80),
+                body in proptest::collection::vec(any::<u8>(), 1..=1024),
+                at in any::<prop::sample::Index>(),
+                flip in 1..=255u8,
+            ) {
+                let verifier = Verifier::new(&secret, None);
+                let signature = sign(&secret, &body);
+                let mut changed = body.clone();
+                changed[at.index(body.len())] ^= flip;
+                prop_assert!(!verifier.verify(signature.as_bytes(), &changed));
+            }
+
+            #[test]
+            fn a_signature_under_another_secret_fails(
+                secret in bytes(80), other in bytes(80), body in bytes(256)
+            ) {
+                // HMAC pads short keys with zero bytes, so a key and the same key followed by zero
+                // bytes are one key (an environment variable cannot hold a NUL, so secrets cannot).
+                let unpadded = |key: &[u8]| key.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                prop_assume!(secret[..unpadded(&secret)] != other[..unpadded(&other)]);
+                let verifier = Verifier::new(&secret, None);
+                prop_assert!(!verifier.verify(sign(&other, &body).as_bytes(), &body));
+            }
+
+            #[test]
+            fn verify_never_panics_on_arbitrary_headers(header in bytes(200), body in bytes(64)) {
+                let _ = Verifier::new(b"secret", Some(b"previous")).verify(&header, &body);
+            }
+        }
+    }
 }

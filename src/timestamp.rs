@@ -69,6 +69,44 @@ pub fn now_iso() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Property-test strategies shared by the modules that take timestamps.
+#[cfg(test)]
+pub(crate) mod strategies {
+    use proptest::prelude::*;
+
+    /// The parts of a valid message `ts`: a real calendar date and time in years 0000 to 9999,
+    /// and no fraction or 1 to 9 fraction digits.
+    pub fn ts_parts() -> impl Strategy<Value = (i32, u32, u32, u32, u32, u32, Option<String>)> {
+        (
+            0..=9999i32,
+            1..=12u32,
+            1..=31u32,
+            0..=23u32,
+            0..=59u32,
+            0..=59u32,
+            proptest::option::of("[0-9]{1,9}"),
+        )
+            .prop_filter("a real calendar date", |&(y, mo, d, ..)| {
+                chrono::NaiveDate::from_ymd_opt(y, mo, d).is_some()
+            })
+    }
+
+    /// The string of [`ts_parts`].
+    pub fn ts_string(parts: &(i32, u32, u32, u32, u32, u32, Option<String>)) -> String {
+        let (y, mo, d, h, mi, s, fraction) = parts;
+        let fraction = fraction
+            .as_ref()
+            .map(|f| format!(".{f}"))
+            .unwrap_or_default();
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}Z")
+    }
+
+    /// A valid message `ts`.
+    pub fn valid_ts() -> impl Strategy<Value = String> {
+        ts_parts().prop_map(|parts| ts_string(&parts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +179,74 @@ mod tests {
         assert_eq!(instant_key(&early), KeyBound::BeforeAll);
         let late = parse_instant("9999-12-31T23:59:59-01:00").unwrap();
         assert_eq!(instant_key(&late), KeyBound::AfterAll);
+    }
+
+    mod properties {
+        use std::cmp::Ordering;
+
+        use proptest::prelude::*;
+
+        use super::super::strategies::{ts_parts, ts_string};
+        use super::*;
+
+        type Parts = (i32, u32, u32, u32, u32, u32, Option<String>);
+
+        fn key(ts: &str) -> String {
+            match instant_key(&parse_strict_utc(ts).expect("a valid ts parses")) {
+                KeyBound::Key(key) => key,
+                other => panic!("{ts} has no key: {other:?}"),
+            }
+        }
+
+        /// The instant of a ts computed from its digits alone, without chrono: the fields in
+        /// order of weight, the fraction as nanoseconds.
+        fn by_hand(parts: &Parts) -> (i32, u32, u32, u32, u32, u32, u32) {
+            let (y, mo, d, h, mi, s, fraction) = parts.clone();
+            let nanos = fraction.map_or(0, |f| format!("{f:0<9}").parse().unwrap());
+            (y, mo, d, h, mi, s, nanos)
+        }
+
+        /// Pairs that are often close: the second shares the first's date and time with
+        /// probability one half, so fractions (`.5` against `.500000001`, `.5` against
+        /// `.500`) and equal instants are compared as often as distant ones.
+        fn pairs() -> impl Strategy<Value = (Parts, Parts)> {
+            (ts_parts(), ts_parts(), any::<bool>()).prop_map(|(a, mut b, close)| {
+                if close {
+                    b = (a.0, a.1, a.2, a.3, a.4, a.5, b.6);
+                }
+                (a, b)
+            })
+        }
+
+        proptest! {
+            #![proptest_config(crate::testing::proptest_config(1000))]
+
+            #[test]
+            fn ordering_by_the_stored_key_equals_ordering_by_the_parsed_instant(
+                (a, b) in pairs()
+            ) {
+                let (ts_a, ts_b) = (ts_string(&a), ts_string(&b));
+                let by_instant = parse_strict_utc(&ts_a).cmp(&parse_strict_utc(&ts_b));
+                prop_assert_eq!(key(&ts_a).cmp(&key(&ts_b)), by_instant, "{} vs {}", ts_a, ts_b);
+                prop_assert_eq!(by_hand(&a).cmp(&by_hand(&b)), by_instant, "{} vs {}", ts_a, ts_b);
+                if by_instant == Ordering::Equal {
+                    prop_assert_eq!(key(&ts_a), key(&ts_b));
+                }
+            }
+
+            #[test]
+            fn every_valid_ts_parses_as_an_instant_too(parts in ts_parts()) {
+                let ts = ts_string(&parts);
+                prop_assert_eq!(parse_instant(&ts), parse_strict_utc(&ts));
+            }
+
+            #[test]
+            fn parsing_arbitrary_text_never_panics(text in any::<String>()) {
+                let _ = parse_strict_utc(&text);
+                if let Some(instant) = parse_instant(&text) {
+                    let _ = instant_key(&instant);
+                }
+            }
+        }
     }
 }

@@ -5,19 +5,24 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// One problem with one input: an item of a 422's `detail` list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Pydantic's error type, e.g. `string_pattern_mismatch`.
     #[serde(rename = "type")]
+    #[schema(example = "string_pattern_mismatch")]
     pub kind: &'static str,
     /// Where the problem is: `["body", "from"]`, `["query", "limit"]`.
+    #[schema(value_type = Vec<String>, min_items = 1, example = json!(["body", "from"]))]
     pub loc: Vec<Value>,
     /// A sentence for people.
+    #[schema(example = "String should match pattern '^\\+[0-9]{1,15}$'")]
     pub msg: String,
     /// The offending input, as received.
+    #[schema(value_type = Value, example = "919876543210")]
     pub input: Value,
     /// The constraint that failed, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, example = json!({"pattern": "^\\+[0-9]{1,15}$"}))]
     pub ctx: Option<Value>,
 }
 
@@ -100,7 +105,10 @@ impl Loc {
 }
 
 /// The body of a 422: `{"detail":[…]}`, each item's keys in Pydantic's order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ValidationError)]
 pub struct Detail<'a> {
+    /// Every problem, in field order.
+    #[schema(min_items = 1)]
     pub detail: &'a [Problem],
 }

@@ -1,5 +1,6 @@
 //! Guards between the client and the handlers, each answering in the API's JSON error shape:
-//! a deadline on every request, a bound on the URI, and strict decoding of the listing's query.
+//! a deadline on every request, a bound on the URI, and strict decoding of the listing's query
+//! (called by its handler).
 //! (Header read time and head size are bounded further out, in [`super::serve`].)
 
 use axum::extract::{MatchedPath, Request, State};
@@ -41,23 +42,10 @@ pub async fn bounded_uri(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Answers 422 when a listing parameter does not percent-decode to UTF-8, as Pydantic does for
-/// bytes that are not a string (`string_unicode`), instead of searching for replacement
-/// characters.
-pub async fn utf8_query(request: Request, next: Next) -> Response {
-    let problems = request
-        .uri()
-        .query()
-        .map(undecodable_parameters)
-        .unwrap_or_default();
-    if !problems.is_empty() {
-        return ApiError::Validation(problems).into_response();
-    }
-    next.run(request).await
-}
-
-/// A problem for each known parameter whose value is not UTF-8 once decoded.
-fn undecodable_parameters(query: &str) -> Vec<Problem> {
+/// A problem for each listing parameter whose value does not percent-decode to UTF-8, as
+/// Pydantic reports bytes that are not a string (`string_unicode`), instead of searching for
+/// replacement characters.
+pub fn undecodable_parameters(query: &str) -> Vec<Problem> {
     query
         .split('&')
         .filter_map(|pair| {

@@ -10,15 +10,40 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::guard;
+use super::openapi::{
+    ErrorBody, ListParams, Readiness, ReadinessChecks, ReadinessStatus, StatusBody,
+};
 use crate::filters::RawListQuery;
 use crate::storage::{self, migrations, queries};
+use crate::validation::Detail;
 
 /// `GET /messages`.
+#[utoipa::path(
+    get,
+    path = "/messages",
+    tag = "messages",
+    operation_id = "list_messages",
+    summary = "A page of stored messages, filtered",
+    description = "Ordered by `ts` as an instant, then `message_id`. `total` counts every row \
+                   matching the filters, ignoring `limit` and `offset`.",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page and the total for the filters", body = queries::Page),
+        (status = 422, description = "A parameter is invalid; every problem is listed", body = Detail),
+        (status = 503, description = "The database cannot be read", body = ErrorBody),
+    ),
+)]
 pub async fn list_messages(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<queries::Page>, ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+    let query = query.unwrap_or_default();
+    let undecodable = guard::undecodable_parameters(&query);
+    if !undecodable.is_empty() {
+        return Err(ApiError::Validation(undecodable));
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
     let query = RawListQuery::from_pairs(&pairs)
@@ -32,11 +57,30 @@ pub async fn list_messages(
 }
 
 /// `GET /stats`.
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "messages",
+    operation_id = "stats",
+    summary = "Totals, top senders and the first and last timestamps",
+    responses(
+        (status = 200, description = "The figures; an empty store gives 0, 0, [], null, null", body = queries::Stats),
+        (status = 503, description = "The database cannot be read", body = ErrorBody),
+    ),
+)]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<queries::Stats>, ApiError> {
     Ok(Json(state.storage.read(queries::stats).await?))
 }
 
 /// `GET /health/live`: the process serves.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    operation_id = "live",
+    summary = "Liveness: the process serves",
+    responses((status = 200, description = "Serving", body = StatusBody)),
+)]
 pub async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
 }
@@ -45,6 +89,17 @@ pub async fn live() -> Json<serde_json::Value> {
 /// commit, the file system has room, the secret is set and the server is not shutting down;
 /// otherwise 503 naming each failing check. A writer that failed is probed again here, so that
 /// readiness comes back by itself once the fault is cleared.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    operation_id = "ready",
+    summary = "Readiness: database, schema, writer, disk, secret, not shutting down",
+    responses(
+        (status = 200, description = "Every check is ok", body = Readiness),
+        (status = 503, description = "A check fails; `detail` names each failing one", body = Readiness),
+    ),
+)]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let latest = migrations::latest_version();
     let schema = state.storage.read(migrations::current_version).await;
@@ -80,35 +135,50 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     } else {
         "ok"
     };
-    let checks = json!({
-        "database": database,
-        "schema": schema,
-        "writer": writer,
-        "disk": disk,
-        "secret": secret,
-        "accepting": accepting,
-    });
-    let failing: Vec<&str> = checks
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, value)| *value != "ok")
-        .map(|(name, _)| name.as_str())
-        .collect();
-    if failing.is_empty() {
+    let checks = ReadinessChecks {
+        database,
+        schema,
+        writer,
+        disk,
+        secret: secret.to_string(),
+        accepting: accepting.to_string(),
+    };
+    let failing = checks.failing();
+    let (status, readiness) = if failing.is_empty() {
         (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "checks": checks })),
+            Readiness {
+                status: ReadinessStatus::Ok,
+                detail: None,
+                checks,
+            },
         )
-            .into_response()
     } else {
-        let detail = format!("not ready: {}", failing.join(", "));
-        let body = json!({ "status": "unavailable", "detail": detail, "checks": checks });
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-    }
+        let detail = Some(format!("not ready: {}", failing.join(", ")));
+        let status = ReadinessStatus::Unavailable;
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Readiness {
+                status,
+                detail,
+                checks,
+            },
+        )
+    };
+    (status, Json(readiness)).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", body = String, content_type = "text/plain"),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let content_type = [(
         header::CONTENT_TYPE,

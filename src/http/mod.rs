@@ -5,6 +5,7 @@ mod error;
 mod guard;
 mod handlers;
 mod middleware;
+pub mod openapi;
 pub mod webhook;
 
 use std::future::Future;
@@ -14,12 +15,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
@@ -74,22 +77,27 @@ impl AppState {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/webhook", post(webhook::receive))
-        .route(
-            "/messages",
-            get(handlers::list_messages).layer(from_fn(guard::utf8_query)),
-        )
-        .route("/stats", get(handlers::stats))
-        .route("/health/live", get(handlers::live))
-        .route("/health/ready", get(handlers::ready))
-        .route("/metrics", get(handlers::metrics))
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(from_fn(guard::bounded_uri))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn(middleware::observe))
         .with_state(state)
+}
+
+/// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
+/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(webhook::receive))
+        .routes(routes!(handlers::list_messages))
+        .routes(routes!(handlers::stats))
+        .routes(routes!(handlers::live))
+        .routes(routes!(handlers::ready))
+        .routes(routes!(handlers::metrics))
+        .routes(routes!(openapi::openapi_json))
 }
 
 /// Serves HTTP/1.1 until `shutdown` resolves. Then readiness turns 503 and, after

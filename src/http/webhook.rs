@@ -9,8 +9,10 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use super::openapi::{ErrorBody, SignatureHeaders, StatusBody, WebhookResultHeader};
 use crate::message::NewMessage;
 use crate::storage::Insert;
+use crate::validation::Detail;
 
 /// The signature header, and the one GitHub and Meta send, read when the first is absent.
 pub const SIGNATURE_HEADER: &str = "x-signature";
@@ -53,6 +55,37 @@ impl WebhookResult {
     }
 }
 
+/// `POST /webhook`.
+#[utoipa::path(
+    post,
+    path = "/webhook",
+    tag = "webhook",
+    operation_id = "receive_webhook",
+    summary = "Store a signed message exactly once",
+    description = "Checked in this order, each answered before the next runs: body size (413), \
+                   signature over the raw body bytes (401; no JSON is parsed before it), \
+                   validation (422, listing every problem), then an exactly-once insert: the \
+                   first delivery of a `message_id` and every later one answer 200 \
+                   `{\"status\":\"ok\"}`, and 200 means the row is committed to disk.",
+    params(SignatureHeaders),
+    request_body(content = NewMessage, content_type = "application/json",
+                 description = "Unknown fields are ignored."),
+    responses(
+        (status = 200, description = "Stored now, or already stored (the first row is kept)",
+         body = StatusBody,
+         headers(("X-Webhook-Result" = WebhookResultHeader,
+                  description = "`created` the first time, `duplicate` after"))),
+        (status = 400, description = "The body could not be read", body = ErrorBody),
+        (status = 401, description = "The signature is missing, undecodable or wrong; nothing is stored",
+         body = ErrorBody, example = json!({"detail": "invalid signature"})),
+        (status = 413, description = "The body is over the limit (64 KiB by default)",
+         body = ErrorBody, example = json!({"detail": "payload too large"})),
+        (status = 422, description = "The body does not validate; every problem is listed",
+         body = Detail),
+        (status = 503, description = "The database cannot be written: retry",
+         body = ErrorBody, example = json!({"detail": "storage unavailable"})),
+    ),
+)]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let (mut response, outcome) = match ingest(&state, &headers, body).await {
         Ok((message_id, insert)) => {

@@ -10,37 +10,60 @@ use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
 
 /// One stored message as the API shows it; `ts` is the string that was sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageRow {
+    #[schema(example = "m1")]
     pub message_id: String,
+    #[schema(example = "+919876543210")]
     pub from: String,
+    #[schema(example = "+14155550100")]
     pub to: String,
+    /// Exactly the string that was sent.
+    #[schema(format = DateTime, example = "2025-01-15T10:00:00Z")]
     pub ts: String,
+    /// `null` when the message had no text.
+    #[schema(required = true, example = "Hello")]
     pub text: Option<String>,
 }
 
 /// A page of `GET /messages`: `total` counts every row matching the filters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page {
+    /// The page, in `(ts as an instant, message_id)` order.
     pub data: Vec<MessageRow>,
+    /// Every row matching the filters, ignoring `limit` and `offset`.
+    #[schema(minimum = 0)]
     pub total: i64,
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: i64,
+    #[schema(minimum = 0)]
     pub offset: i64,
 }
 
 /// `GET /stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stats {
+    #[schema(minimum = 0)]
     pub total_messages: i64,
+    /// Distinct senders.
+    #[schema(minimum = 0)]
     pub senders_count: i64,
+    /// The top 10 senders by count, descending; ties by `from` ascending.
+    #[schema(max_items = 10)]
     pub messages_per_sender: Vec<SenderCount>,
+    /// The earliest `ts` as an instant, exactly as sent; `null` when the store is empty.
+    #[schema(required = true, format = DateTime, example = "2025-01-10T09:00:00Z")]
     pub first_message_ts: Option<String>,
+    /// The latest `ts` as an instant, exactly as sent; `null` when the store is empty.
+    #[schema(required = true, format = DateTime, example = "2025-01-15T10:00:00Z")]
     pub last_message_ts: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SenderCount {
+    #[schema(example = "+919876543210")]
     pub from: String,
+    #[schema(minimum = 1)]
     pub count: i64,
 }
 

@@ -10,6 +10,7 @@ mod health;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
+mod openapi;
 mod reliability;
 mod security;
 mod stats;

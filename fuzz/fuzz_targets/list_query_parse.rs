@@ -1,0 +1,45 @@
+//! `RawListQuery::parse` with arbitrary values, and `from_pairs` with an arbitrary query string:
+//! it never panics, every failure is a query problem, and every success is within bounds.
+
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use webhook_receiver::filters::{MAX_LIMIT, RawListQuery};
+
+#[derive(Debug, Arbitrary)]
+struct Input<'a> {
+    limit: Option<&'a str>,
+    offset: Option<&'a str>,
+    from: Option<&'a str>,
+    since: Option<&'a str>,
+    q: Option<&'a str>,
+    query_string: &'a [u8],
+}
+
+fn check(raw: &RawListQuery<'_>) {
+    match raw.parse() {
+        Ok(query) => {
+            assert!((1..=MAX_LIMIT).contains(&query.limit));
+            assert!(query.offset >= 0);
+        }
+        Err(problems) => {
+            assert!(!problems.is_empty());
+            assert!(problems.iter().all(|problem| problem.loc[0] == "query"));
+        }
+    }
+}
+
+fuzz_target!(|input: Input<'_>| {
+    check(&RawListQuery {
+        limit: input.limit,
+        offset: input.offset,
+        from: input.from,
+        since: input.since,
+        q: input.q,
+    });
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(input.query_string)
+        .into_owned()
+        .collect();
+    check(&RawListQuery::from_pairs(&pairs));
+});
