@@ -57,6 +57,44 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// The exposition text with its families in a fixed order, the two the brief names first, then
+/// the rest by name, and no blank lines between them: `curl /metrics | head` shows both. (The
+/// exporter's own order follows its hash maps and changes from run to run.)
+pub fn render(handle: &PrometheusHandle) -> String {
+    const FIRST: [&str; 3] = [
+        WEBHOOK_REQUESTS_TOTAL,
+        HTTP_REQUESTS_TOTAL,
+        REQUEST_LATENCY_MS,
+    ];
+    let rendered = handle.render();
+    let mut families: Vec<&str> = rendered
+        .split("\n\n")
+        .filter(|f| !f.trim().is_empty())
+        .collect();
+    let name = |family: &str| {
+        let line = family
+            .lines()
+            .find(|line| !line.starts_with('#'))
+            .unwrap_or(family);
+        line.split(['{', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    families.sort_by_cached_key(|family| {
+        let name = name(family);
+        let rank = FIRST.iter().position(|first| name.starts_with(first));
+        (rank.unwrap_or(FIRST.len()), name)
+    });
+    let mut text = families
+        .iter()
+        .map(|family| family.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.push('\n');
+    text
+}
+
 fn describe() {
     metrics::describe_counter!(
         HTTP_REQUESTS_TOTAL,

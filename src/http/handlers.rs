@@ -184,7 +184,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         header::CONTENT_TYPE,
         "text/plain; version=0.0.4; charset=utf-8",
     )];
-    (content_type, state.metrics.render()).into_response()
+    (content_type, crate::telemetry::render(&state.metrics)).into_response()
 }
 
 pub async fn not_found() -> ApiError {

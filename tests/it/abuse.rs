@@ -199,8 +199,7 @@ async fn thousands_of_unknown_paths_and_methods_add_no_metric_series() {
     // The real binary: its metrics are its own, not shared with the other tests here.
     let dir = tempfile::tempdir().unwrap();
     let url = crate::helpers::database_url(&dir.path().join("app.db"));
-    let server =
-        ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]).in_background();
+    let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
     let client = reqwest::Client::new();
     let get = |path: String| client.get(format!("{}{path}", server.url)).send();
     let odd_method = |n: usize, path: &str| {

@@ -112,5 +112,5 @@ async fn an_in_memory_database_serves_the_whole_api() {
     assert_eq!(page["total"], 1);
     assert_eq!(page["data"][0]["message_id"], "mem");
     server.signal("TERM");
-    assert!(server.wait_for_exit().0.success());
+    assert!(server.wait_for_exit(PATIENCE).0.success());
 }

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,6 +18,9 @@ use webhook_receiver::signature;
 use webhook_receiver::storage::Storage;
 
 pub const SECRET: &str = "testsecret";
+
+/// How long a server may take to exit after a signal before a test fails.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// A server running in this process on a real port, over a database file in a temp folder.
 pub struct TestApp {
@@ -148,13 +151,14 @@ pub fn message(id: &str, from: &str, ts: &str, text: Option<&str>) -> Value {
     json!({"message_id": id, "from": from, "to": "+14155550100", "ts": ts, "text": text})
 }
 
-/// The real `app serve` on a free port, its stdout captured line by line.
+/// The real `app serve` on a free port. Once it has announced itself, its stdout and stderr are
+/// read on threads, so that a busy server never blocks on a full pipe.
 pub struct ServerProcess {
     pub child: Child,
     pub url: String,
-    pub stdout: BufReader<ChildStdout>,
-    /// The log lines read so far, starting with the start-up line.
-    pub lines: Vec<String>,
+    start_line: String,
+    stdout: std::thread::JoinHandle<Vec<String>>,
+    stderr: std::thread::JoinHandle<String>,
 }
 
 impl ServerProcess {
@@ -174,68 +178,26 @@ impl ServerProcess {
             .unwrap_or_else(|e| panic!("start-up line is not JSON ({e}): {line:?}"));
         assert_eq!(start["msg"], "listening", "{line}");
         let url = format!("http://127.0.0.1:{}", start["port"]);
-        Self {
-            child,
-            url,
-            stdout,
-            lines: vec![line.trim_end().to_string()],
-        }
-    }
-
-    /// Reads stdout until the process ends; returns every line, the start-up line first.
-    pub fn wait_for_exit(mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut self.stdout, &mut rest).unwrap();
-        self.lines.extend(rest.lines().map(str::to_string));
-        (self.child.wait().unwrap(), self.lines)
-    }
-
-    /// Reads stdout and stderr on threads from now on, so that a busy server never blocks on a
-    /// full pipe.
-    pub fn in_background(mut self) -> BackgroundServer {
-        let mut stdout = self.stdout;
-        let stderr = self.child.stderr.take();
         let stdout = std::thread::spawn(move || {
             let mut rest = String::new();
             let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
             rest.lines().map(str::to_string).collect()
         });
+        let mut stderr_pipe = child.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
-            if let Some(mut stderr) = stderr {
-                let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-            }
+            let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut text);
             text
         });
-        BackgroundServer {
-            child: self.child,
-            url: self.url,
-            first_lines: self.lines,
+        Self {
+            child,
+            url,
+            start_line: line.trim_end().to_string(),
             stdout,
             stderr,
         }
     }
 
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-/// A [`ServerProcess`] whose output is collected on threads.
-pub struct BackgroundServer {
-    pub child: Child,
-    pub url: String,
-    first_lines: Vec<String>,
-    stdout: std::thread::JoinHandle<Vec<String>>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-impl BackgroundServer {
     /// Sends `signal` (a name such as `TERM` or `KILL`) to the server.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
@@ -264,7 +226,7 @@ impl BackgroundServer {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
-        let mut lines = self.first_lines;
+        let mut lines = vec![self.start_line];
         lines.extend(self.stdout.join().unwrap());
         (status, lines, self.stderr.join().unwrap())
     }

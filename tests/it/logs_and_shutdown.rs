@@ -63,7 +63,7 @@ async fn every_line_is_json_with_the_contract_keys_and_no_secret() {
         .await
         .unwrap();
     server.signal("TERM");
-    let (status, lines) = server.wait_for_exit();
+    let (status, lines, _) = server.wait_for_exit(PATIENCE);
     assert!(status.success(), "{status:?}");
 
     let all = lines.join("\n");
@@ -165,7 +165,7 @@ fn log_level_error_keeps_only_errors() {
         ("LOG_LEVEL", "info"),
     ]);
     server.signal("TERM");
-    let (status, lines) = server.wait_for_exit();
+    let (status, lines, _) = server.wait_for_exit(PATIENCE);
     assert!(status.success());
     assert_eq!(
         lines.len(),
@@ -249,7 +249,7 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
     for sender in senders {
         acknowledged.extend(sender.await.unwrap());
     }
-    let (status, lines) = tokio::task::spawn_blocking(move || server.wait_for_exit())
+    let (status, lines, _) = tokio::task::spawn_blocking(move || server.wait_for_exit(PATIENCE))
         .await
         .unwrap();
     assert!(status.success(), "{status:?}");

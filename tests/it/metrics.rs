@@ -100,3 +100,38 @@ async fn unknown_paths_share_one_label_and_do_not_grow_the_metrics() {
         assert!(routes.contains(&path), "unexpected path label in {line}");
     }
 }
+
+#[tokio::test]
+async fn the_two_families_the_brief_names_come_first() {
+    let app = TestApp::spawn().await;
+    let body = message("metrics-order", "+911", "2025-01-15T10:00:00Z", None).to_string();
+    app.post_signed(&body).await;
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/messages",
+        "/stats",
+        "/nope",
+    ] {
+        app.get_text(path).await;
+    }
+    let (_, text) = app.get_text("/metrics").await;
+    let families: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        &families[..3],
+        [
+            "webhook_requests_total",
+            "http_requests_total",
+            "request_latency_ms"
+        ]
+    );
+    let webhook_line = text
+        .lines()
+        .position(|l| l.starts_with("webhook_requests_total"));
+    assert!(webhook_line.is_some_and(|at| at < 10), "{text}");
+    assert!(text.ends_with('\n') && !text.ends_with("\n\n\n"));
+}

@@ -156,8 +156,7 @@ async fn every_acknowledged_message_survives_sigkill_at_random_moments() {
     let url = database_url(&path);
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     for cycle in 0..cycles {
-        let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)])
-            .in_background();
+        let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
         let mut load = drive_load(
             &server.url,
             &format!("c{cycle}"),
@@ -200,8 +199,7 @@ async fn sigterm_under_load_turns_ready_503_finishes_accepted_requests_and_exits
         ("WEBHOOK_SECRET", SECRET),
         ("DATABASE_URL", &url),
         ("SHUTDOWN_DRAIN_SECS", "1"),
-    ])
-    .in_background();
+    ]);
 
     // One kept-alive connection, ready before the signal.
     let mut kept = RawHttp::connect(&server.url).await;

@@ -44,7 +44,7 @@ async fn the_secrets_never_appear_in_logs_errors_help_or_metrics() {
         seen.extend([stdout, stderr]);
     }
 
-    let server = ServerProcess::start(&env).in_background();
+    let server = ServerProcess::start(&env);
     let client = reqwest::Client::new();
     let body = message("m1", "+919876543210", "2025-01-15T10:00:00Z", Some("hi")).to_string();
     let mut signatures = Vec::new();
