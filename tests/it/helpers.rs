@@ -111,25 +111,20 @@ impl TestApp {
 
     /// GETs `path_and_query` and returns the status and JSON body.
     pub async fn get_json(&self, path_and_query: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path_and_query}", self.url))
-            .send()
-            .await
-            .unwrap();
+        let response = self.get(path_and_query).await;
         let status = response.status();
         (status, response.json().await.unwrap())
     }
 
     /// GETs `path_and_query` and returns the status and text body.
     pub async fn get_text(&self, path_and_query: &str) -> (StatusCode, String) {
-        let response = self
-            .client
-            .get(format!("{}{path_and_query}", self.url))
-            .send()
-            .await
-            .unwrap();
+        let response = self.get(path_and_query).await;
         (response.status(), response.text().await.unwrap())
+    }
+
+    async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        let url = format!("{}{path_and_query}", self.url);
+        self.client.get(url).send().await.unwrap()
     }
 
     /// Rows in `messages`, read straight from the file.
