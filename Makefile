@@ -64,3 +64,9 @@ completions:
 	$(CARGO) run --locked --quiet -- completions fish > completions/app.fish
 	$(CARGO) run --locked --quiet -- completions elvish > completions/app.elv
 	$(CARGO) run --locked --quiet -- completions powershell > completions/_app.ps1
+
+.PHONY: bench
+
+## bench: load benchmark of the release build on temporary databases; prints a table and writes target/bench/results.json
+bench:
+	$(CARGO) bench --locked --bench load

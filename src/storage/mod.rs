@@ -44,12 +44,41 @@ pub enum StorageError {
 /// How many idle read connections are kept for reuse.
 const MAX_IDLE_READERS: usize = 8;
 
+/// How the writer commits, read back from its own connection: what "200 means durable" rests
+/// on (WAL with `synchronous=FULL` fsyncs the log before a commit returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `wal` for a file, `memory` for an in-memory database.
+    pub journal_mode: String,
+    /// `off`, `normal`, `full` or `extra`.
+    pub synchronous: String,
+}
+
+impl Durability {
+    fn read(conn: &Connection) -> Result<Self, StorageError> {
+        let journal_mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        let synchronous = match synchronous {
+            0 => "off",
+            1 => "normal",
+            2 => "full",
+            3 => "extra",
+            _ => "unknown",
+        };
+        Ok(Self {
+            journal_mode: journal_mode.to_ascii_lowercase(),
+            synchronous: synchronous.to_string(),
+        })
+    }
+}
+
 /// The server's handle on the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Storage {
     location: Arc<connection::Target>,
     writer: writer::WriterHandle,
     idle_readers: Arc<Mutex<Vec<Connection>>>,
+    durability: Durability,
 }
 
 impl Storage {
@@ -58,12 +87,19 @@ impl Storage {
         let target = Arc::new(connection::Target::new(location)?);
         let mut conn = connection::open_writer(&target)?;
         migrations::run(&mut conn)?;
+        let durability = Durability::read(&conn)?;
         let writer = writer::spawn(conn, Arc::clone(&target));
         Ok(Self {
             location: target,
             writer,
             idle_readers: Arc::default(),
+            durability,
         })
+    }
+
+    /// How commits are made durable, as the writer's connection reports it.
+    pub fn durability(&self) -> &Durability {
+        &self.durability
     }
 
     /// Stores a message exactly once; resolves when the outcome is committed to disk.
