@@ -4,6 +4,7 @@
 //! - [`migrations`]: the embedded schema migrations.
 //! - [`writer`]: the one writer thread and its group commit.
 //! - [`queries`]: the reads behind `/messages`, `/stats` and readiness.
+//! - [`search`]: the substring-search index behind `q`.
 //!
 //! [`Storage`] is the server's handle: inserts go to the writer, reads run on a small pool of
 //! read-only connections on tokio's blocking threads, never on the async workers.
@@ -11,6 +12,7 @@
 pub mod connection;
 pub mod migrations;
 pub mod queries;
+pub mod search;
 pub mod writer;
 
 use std::sync::{Arc, Mutex};

@@ -4,6 +4,11 @@
 //! everything queued (up to [`MAX_BATCH`]), inserts it in one transaction, commits once (one
 //! fsync for the whole group), and only then answers each sender. Under load many requests share
 //! one fsync; alone, a request pays for exactly one.
+//!
+//! Between batches the writer also moves new rows into the search index ([`search`]), a step
+//! at a time: when nothing is queued, or after each batch once the backlog has grown past
+//! [`search::INDEX_BACKLOG`]. Searches read the backlog too, so this only decides when the
+//! index's cost is paid, never what a search finds.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -12,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{self, Target};
-use super::{StorageError, migrations};
+use super::{StorageError, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
@@ -45,12 +50,16 @@ pub struct WriterHandle {
 /// Starts the writer thread on `conn`.
 pub fn spawn(conn: Connection, target: Arc<Target>) -> WriterHandle {
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
+    // schedules index steps, and each step reports what it moved.
+    let unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
             Writer {
                 conn: Some(conn),
                 target,
+                unindexed,
             }
             .run(receiver)
         })
@@ -88,15 +97,31 @@ struct Writer {
     /// `None` after a failure broke it: the next batch reopens it.
     conn: Option<Connection>,
     target: Arc<Target>,
+    /// About how many rows wait for the search index.
+    unindexed: usize,
 }
 
 impl Writer {
     fn run(mut self, mut queue: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        while queue.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
+        loop {
+            if self.unindexed > 0 && queue.is_empty() && !queue.is_closed() {
+                self.index_step();
+                continue;
+            }
+            if queue.blocking_recv_many(&mut batch, MAX_BATCH) == 0 {
+                break;
+            }
             let outcome = self.commit(&batch);
             match outcome {
                 Ok(inserts) => {
+                    self.unindexed += batch
+                        .iter()
+                        .zip(&inserts)
+                        .filter(|(job, insert)| {
+                            **insert == Insert::Created && job.message.text.is_some()
+                        })
+                        .count();
                     for (job, insert) in batch.drain(..).zip(inserts) {
                         let _ = job.reply.send(Ok(insert));
                     }
@@ -112,6 +137,26 @@ impl Writer {
                             .send(Err(StorageError::Unavailable(reason.clone())));
                     }
                 }
+            }
+            if self.unindexed >= search::INDEX_BACKLOG {
+                self.index_step();
+            }
+        }
+    }
+
+    /// Moves a step of the backlog into the search index. A failure is logged and leaves the
+    /// rows in the backlog, where searches still find them; the next new row retries.
+    fn index_step(&mut self) {
+        let Some(conn) = &mut self.conn else {
+            self.unindexed = 0;
+            return;
+        };
+        match search::index_pending(conn, search::INDEX_STEP) {
+            Ok(moved) if moved < search::INDEX_STEP => self.unindexed = 0,
+            Ok(moved) => self.unindexed = self.unindexed.saturating_sub(moved).max(1),
+            Err(error) => {
+                tracing::warn!(error = %error, "search indexing failed; the rows stay searchable");
+                self.unindexed = 0;
             }
         }
     }

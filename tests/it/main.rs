@@ -8,5 +8,6 @@ mod health;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
+mod search;
 mod stats;
 mod webhook;
