@@ -14,21 +14,13 @@ CREATE VIRTUAL TABLE message_search USING fts5 (
     columnsize = 0
 );
 
--- Rows not yet in the index. The trigger records every new row with a text here, in the
--- inserting transaction, whoever inserts it; the writer moves them into the index in steps,
--- between commits, because the index's cost per row is many times lower in steps of a thousand
--- rows than one commit at a time. Searches read this table as candidates too, so a row is
--- found the moment it is committed, indexed or not.
-CREATE TABLE message_search_pending (
-    message_rowid INTEGER PRIMARY KEY
+-- How far the index goes: every row with a rowid up to `indexed_through` is in it, none after.
+-- Rows are only ever appended (rowids grow), so the rows after it are exactly the ones stored
+-- since, by whatever means; every search reads them as candidates too, and the writer indexes
+-- them in steps when it is idle. Starting at 0, rows stored before this migration are indexed
+-- the same way, after start-up.
+CREATE TABLE search_progress (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_through INTEGER NOT NULL
 );
-
-CREATE TRIGGER messages_queue_for_search AFTER INSERT ON messages
-WHEN NEW.text IS NOT NULL
-BEGIN
-    INSERT INTO message_search_pending (message_rowid) VALUES (NEW.rowid);
-END;
-
--- Rows stored before this migration are indexed the same way, after start-up.
-INSERT INTO message_search_pending (message_rowid)
-SELECT rowid FROM messages WHERE text IS NOT NULL;
+INSERT INTO search_progress (id, indexed_through) VALUES (1, 0);

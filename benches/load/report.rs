@@ -72,6 +72,13 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     put("floor_server_cpu_us", round(h.floor_cpu_us, 1));
     put("ingest_server_cpu_us", round(h.ingest_cpu_us, 1));
     put("duplicate_server_cpu_us", round(h.duplicate_cpu_us, 1));
+    let (rows, took) = throughput
+        .indexed
+        .iter()
+        .fold((0, 0.0), |(rows, took), (n, d)| {
+            (rows + n, took + d.as_secs_f64())
+        });
+    put("index_catch_up_rows_per_s", round(rows as f64 / took, 0));
     put("durable", json!(throughput.durable()));
     put("journal_mode", json!(throughput.journal_mode));
     put("synchronous", json!(throughput.synchronous));
@@ -312,6 +319,10 @@ pub fn print(
     other.add_row(vec![
         "every query total equals the data set's".to_string(),
         flag(small.totals_match() && large.totals_match()).to_string(),
+    ]);
+    other.add_row(vec![
+        "search indexing after each ingest run (idle writer)".to_string(),
+        format!("{} rows/s", results["index_catch_up_rows_per_s"]),
     ]);
     other.add_row(vec![
         "peak RSS of serve (VmHWM)".to_string(),

@@ -1,5 +1,6 @@
 //! Everything that touches SQLite, shared by the server and the CLI.
 //!
+//! - [`aggregates`]: the sums behind `/stats` and some totals, kept per inserted batch.
 //! - [`connection`]: opening connections with the right pragmas and SQL functions.
 //! - [`migrations`]: the embedded schema migrations.
 //! - [`writer`]: the one writer thread and its group commit.
@@ -9,6 +10,7 @@
 //! [`Storage`] is the server's handle: inserts go to the writer, reads run on a small pool of
 //! read-only connections on tokio's blocking threads, never on the async workers.
 
+pub mod aggregates;
 pub mod connection;
 pub mod migrations;
 pub mod queries;

@@ -80,14 +80,15 @@ pub fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, Stora
     })
 }
 
-/// The rows that may contain `q`: the search index's candidates for its trigrams (`?` first in
-/// the arguments), and the rows the index does not hold yet. The index comes first (`CROSS
-/// JOIN` keeps SQLite from turning the join around), then each candidate is read by rowid.
-const CANDIDATES: &str =
-    "(SELECT rowid AS candidate FROM message_search WHERE message_search MATCH ?
-                           UNION ALL
-                           SELECT message_rowid FROM message_search_pending) AS candidates
-                          CROSS JOIN messages ON messages.rowid = candidates.candidate";
+/// The rows that may contain `q` ([`search::CANDIDATES`], whose parameter comes first), each
+/// read by rowid: the candidates come first, as `CROSS JOIN` keeps SQLite from turning the join
+/// around.
+fn candidates_from() -> String {
+    format!(
+        "({}) AS candidates CROSS JOIN messages ON messages.rowid = candidates.candidate",
+        search::CANDIDATES
+    )
+}
 
 /// One page of the rows matching `filter`: read in listing order from an index, stopping at the
 /// page's end, or, given `trigrams`, from the search candidates, sorted.
@@ -101,9 +102,9 @@ fn page(
     let from = match trigrams {
         Some(trigrams) => {
             args.push(SqlValue::Text(trigrams.to_string()));
-            CANDIDATES
+            candidates_from()
         }
-        None => "messages",
+        None => "messages".to_string(),
     };
     args.extend(filter.args.iter().cloned());
     args.extend([
@@ -148,7 +149,11 @@ fn count_candidates(
     let mut args = vec![SqlValue::Text(trigrams.to_string())];
     args.extend(filter.args.iter().cloned());
     Ok(conn
-        .prepare_cached(&format!("SELECT count(*) FROM {CANDIDATES} {}", filter.sql))?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM {} {}",
+            candidates_from(),
+            filter.sql
+        ))?
         .query_row(params_from_iter(args), |row| row.get(0))?)
 }
 
@@ -264,7 +269,7 @@ pub fn stats(conn: &Connection) -> Result<Stats, StorageError> {
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let messages_per_sender = tx
         .prepare_cached(
-            "SELECT from_msisdn, message_count FROM sender_counts
+            "SELECT from_msisdn, message_count FROM top_senders
              ORDER BY message_count DESC, from_msisdn LIMIT ?1",
         )?
         .query_map([TOP_SENDERS], |row| {

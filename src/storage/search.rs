@@ -6,7 +6,7 @@
 //! things keep the index from ever missing a true match: it holds each text lower-cased by the
 //! same function `contains_ci` compares with ([`super::connection::search_fold`]), so any text
 //! that contains the needle contains each of the lower-cased needle's trigrams; and rows not yet
-//! indexed (`message_search_pending`) are always candidates too.
+//! indexed (rowids after `search_progress.indexed_through`) are always candidates too.
 
 use std::collections::HashSet;
 
@@ -50,42 +50,60 @@ pub fn trigram_query(needle: &str) -> Option<String> {
 /// merges are amortised over the step), small enough that a step holds the writer for a few
 /// tens of milliseconds at most.
 pub const INDEX_STEP: usize = 1024;
-/// Rows waiting for the index beyond which the writer indexes a step after every commit,
-/// even while messages are queued, so that the backlog (which every search scans) stays small.
-pub const INDEX_BACKLOG: usize = 4 * INDEX_STEP;
+/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
+/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
+/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
+/// backlog (which every search reads row by row) stops growing.
+pub const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 
-/// Moves up to `limit` rows from `message_search_pending` into the index, in one transaction.
-/// Returns how many rows left the backlog.
+/// The rows that may contain a needle, as an SQL table expression with one column, `candidate`
+/// (a `messages` rowid), and one parameter, the [`trigram_query`]: the index's matches, and the
+/// rows stored after what the index holds.
+pub const CANDIDATES: &str =
+    "SELECT rowid AS candidate FROM message_search WHERE message_search MATCH ?
+     UNION ALL
+     SELECT rowid FROM messages
+      WHERE rowid > (SELECT indexed_through FROM search_progress)";
+
+/// Indexes up to `limit` of the rows stored after what the index holds, in one transaction.
+/// Returns how many rows it went through.
 pub fn index_pending(conn: &mut Connection, limit: usize) -> Result<usize, StorageError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     // Immediate: take the write lock first, so that a busy database is waited for rather than
     // failing on a snapshot another writer moved past.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (from, through, rows): (i64, Option<i64>, i64) = tx
+        .prepare_cached(
+            "SELECT p.indexed_through, max(m.rowid), count(m.rowid)
+               FROM search_progress AS p
+               LEFT JOIN (SELECT rowid FROM messages
+                           WHERE rowid > (SELECT indexed_through FROM search_progress)
+                           ORDER BY rowid LIMIT ?1) AS m",
+        )?
+        .query_row([limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    let Some(through) = through else {
+        return Ok(0);
+    };
     tx.prepare_cached(
         "INSERT INTO message_search (rowid, text_folded)
-         SELECT m.rowid, search_fold(m.text)
-           FROM (SELECT message_rowid FROM message_search_pending
-                  ORDER BY message_rowid LIMIT ?1) AS p
-           JOIN messages AS m ON m.rowid = p.message_rowid
-          WHERE m.text IS NOT NULL",
+         SELECT rowid, search_fold(text) FROM messages
+          WHERE rowid > ?1 AND rowid <= ?2 AND text IS NOT NULL",
     )?
-    .execute([limit])?;
-    let moved = tx
-        .prepare_cached(
-            "DELETE FROM message_search_pending WHERE message_rowid IN
-                 (SELECT message_rowid FROM message_search_pending
-                   ORDER BY message_rowid LIMIT ?1)",
-        )?
-        .execute([limit])?;
+    .execute([from, through])?;
+    tx.prepare_cached("UPDATE search_progress SET indexed_through = ?1")?
+        .execute([through])?;
     tx.commit()?;
-    Ok(moved)
+    Ok(usize::try_from(rows).unwrap_or(0))
 }
 
 /// How many rows wait for the index.
 pub fn backlog(conn: &Connection) -> Result<usize, StorageError> {
-    let count: i64 = conn.query_row("SELECT count(*) FROM message_search_pending", [], |row| {
-        row.get(0)
-    })?;
+    let count: i64 = conn.query_row(
+        "SELECT coalesce((SELECT max(rowid) FROM messages), 0) - indexed_through
+           FROM search_progress",
+        [],
+        |row| row.get(0),
+    )?;
     Ok(usize::try_from(count).unwrap_or(0))
 }
 

@@ -12,12 +12,13 @@
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::connection::{self, Target};
-use super::{StorageError, migrations, search};
+use super::{StorageError, aggregates, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
@@ -25,6 +26,8 @@ use crate::timestamp;
 pub const MAX_BATCH: usize = 512;
 /// How many messages may wait for the writer before senders wait for room.
 const QUEUE_CAPACITY: usize = 4096;
+/// How long no message must come before the writer spends time on the search index.
+const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
 
 /// What storing a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,12 @@ pub fn spawn(conn: Connection, target: Arc<Target>) -> WriterHandle {
                 conn: Some(conn),
                 target,
                 unindexed,
+                last_batch: Instant::now(),
+                // Without it the writer still works; it indexes only past the backlog limit.
+                timer: tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .ok(),
             }
             .run(receiver)
         })
@@ -99,28 +108,22 @@ struct Writer {
     target: Arc<Target>,
     /// About how many rows wait for the search index.
     unindexed: usize,
+    /// When the last batch arrived: indexing waits for a quiet moment.
+    last_batch: Instant,
+    /// A clock to wait on the queue with a timeout (a current-thread runtime with timers only).
+    timer: Option<tokio::runtime::Runtime>,
 }
 
 impl Writer {
     fn run(mut self, mut queue: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        loop {
-            if self.unindexed > 0 && queue.is_empty() && !queue.is_closed() {
-                self.index_step();
-                continue;
-            }
-            if queue.blocking_recv_many(&mut batch, MAX_BATCH) == 0 {
-                break;
-            }
+        while self.next_batch(&mut queue, &mut batch) {
             let outcome = self.commit(&batch);
             match outcome {
                 Ok(inserts) => {
-                    self.unindexed += batch
+                    self.unindexed += inserts
                         .iter()
-                        .zip(&inserts)
-                        .filter(|(job, insert)| {
-                            **insert == Insert::Created && job.message.text.is_some()
-                        })
+                        .filter(|insert| **insert == Insert::Created)
                         .count();
                     for (job, insert) in batch.drain(..).zip(inserts) {
                         let _ = job.reply.send(Ok(insert));
@@ -140,6 +143,41 @@ impl Writer {
             }
             if self.unindexed >= search::INDEX_BACKLOG {
                 self.index_step();
+            }
+        }
+    }
+
+    /// Waits for the next batch of jobs; `false` once the queue is closed and empty. While rows
+    /// wait for the search index and no message has come for [`IDLE_BEFORE_INDEXING`], it
+    /// indexes them a step at a time, looking at the queue between steps.
+    fn next_batch(&mut self, queue: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) -> bool {
+        loop {
+            let timer = match &self.timer {
+                Some(timer) if self.unindexed > 0 => timer,
+                _ => {
+                    let received = queue.blocking_recv_many(batch, MAX_BATCH) > 0;
+                    self.last_batch = Instant::now();
+                    return received;
+                }
+            };
+            let quiet = self.last_batch.elapsed();
+            if quiet >= IDLE_BEFORE_INDEXING && queue.is_empty() && !queue.is_closed() {
+                self.index_step();
+                continue;
+            }
+            let wait = IDLE_BEFORE_INDEXING
+                .saturating_sub(quiet)
+                .max(Duration::from_millis(1));
+            let received = timer.block_on(async {
+                tokio::time::timeout(wait, queue.recv_many(batch, MAX_BATCH)).await
+            });
+            match received {
+                Ok(0) => return false,
+                Ok(_) => {
+                    self.last_batch = Instant::now();
+                    return true;
+                }
+                Err(_elapsed) => continue,
             }
         }
     }
@@ -180,8 +218,9 @@ impl Writer {
 }
 
 /// Inserts `messages` on `conn`, inside the caller's transaction: insert-or-ignore, and for each
-/// message that was already stored, whether the stored copy differs. The writer's batches and
-/// bulk loads (the benchmark's) share it, so rows are only ever stored one way.
+/// message that was already stored, whether the stored copy differs; then counts the new rows
+/// into the aggregates ([`aggregates::add`]). The writer's batches and bulk loads (the
+/// benchmark's) share it, so rows are only ever stored one way.
 pub fn insert_messages<'a>(
     conn: &Connection,
     messages: impl IntoIterator<Item = &'a NewMessage>,
@@ -195,6 +234,7 @@ pub fn insert_messages<'a>(
     )?;
     let messages = messages.into_iter();
     let mut inserts = Vec::with_capacity(messages.size_hint().0);
+    let mut created = Vec::with_capacity(messages.size_hint().0);
     for m in messages {
         let changed = insert.execute(params![
             m.message_id,
@@ -206,6 +246,7 @@ pub fn insert_messages<'a>(
             m.ts_key
         ])?;
         inserts.push(if changed == 1 {
+            created.push(m);
             Insert::Created
         } else {
             Insert::Duplicate {
@@ -213,6 +254,7 @@ pub fn insert_messages<'a>(
             }
         });
     }
+    aggregates::add(conn, &created)?;
     Ok(inserts)
 }
 

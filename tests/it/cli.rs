@@ -152,10 +152,10 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
     assert_eq!(
         before.stdout,
         format!(
-            "version  name          state    applied_on\n\
-             1        messages      pending\n\
-             2        search_index  pending\n\
-             3        time_counts   pending\n\
+            "version  name                  state    applied_on\n\
+             1        messages              pending\n\
+             2        search_index          pending\n\
+             3        aggregates_per_batch  pending\n\
              {shown} does not exist yet: 3 pending (run `app migrate`)\n"
         )
     );
@@ -171,7 +171,7 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
         format!(
             "applied V1__messages to {shown}\n\
              applied V2__search_index to {shown}\n\
-             applied V3__time_counts to {shown}\n\
+             applied V3__aggregates_per_batch to {shown}\n\
              {shown} is at version 3, the latest\n"
         )
     );
@@ -185,11 +185,11 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
     let lines: Vec<&str> = after.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{after:?}");
     assert!(
-        lines[1].starts_with("1        messages      applied  "),
+        lines[1].starts_with("1        messages              applied  "),
         "{after:?}"
     );
     assert!(
-        lines[3].starts_with("3        time_counts   applied  "),
+        lines[3].starts_with("3        aggregates_per_batch  applied  "),
         "{after:?}"
     );
     assert_eq!(lines[4], format!("{shown}: 3 applied, 0 pending"));

@@ -213,9 +213,20 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let url = format!("sqlite://{}", db.display());
-    let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
+    let ServerProcess {
+        mut child,
+        url: base,
+        mut stdout,
+        mut lines,
+    } = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
+    // Read the log as it comes: a server that serves faster than this test reads would
+    // otherwise block on a full stdout pipe, and never see the signal.
+    let log = std::thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        rest
+    });
     let client = reqwest::Client::new();
-    let base = server.url.clone();
     let senders: Vec<_> = (0..8)
         .map(|worker| {
             let client = client.clone();
@@ -244,14 +255,20 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
         })
         .collect();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    server.signal("TERM");
+    let signalled = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(signalled.success());
     let mut acknowledged = Vec::new();
     for sender in senders {
         acknowledged.extend(sender.await.unwrap());
     }
-    let (status, lines) = tokio::task::spawn_blocking(move || server.wait_for_exit())
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
+    lines.extend(log.join().unwrap().lines().map(str::to_string));
     assert!(status.success(), "{status:?}");
     assert_eq!(
         parse_all(&lines).last().unwrap()["msg"],
