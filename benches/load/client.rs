@@ -1,0 +1,287 @@
+//! The load client: a fixed number of kept-alive HTTP/1.1 connections, each sending its next
+//! request as soon as the previous answer is read (closed loop), on plain hyper connections so
+//! that the client costs as little CPU as possible on the machine it shares with the server.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// One request, ready to send: everything costly (bodies, signatures) is made before the clock.
+#[derive(Clone)]
+pub struct Prepared {
+    pub method: hyper::Method,
+    pub uri: hyper::Uri,
+    pub body: Bytes,
+    pub signature: Option<HeaderValue>,
+}
+
+impl Prepared {
+    pub fn get(path_and_query: &str) -> Self {
+        Self {
+            method: hyper::Method::GET,
+            uri: path_and_query.parse().expect("a valid path and query"),
+            body: Bytes::new(),
+            signature: None,
+        }
+    }
+
+    pub fn webhook(body: Bytes, signature: &str) -> Self {
+        Self {
+            method: hyper::Method::POST,
+            uri: hyper::Uri::from_static("/webhook"),
+            body,
+            signature: Some(HeaderValue::from_str(signature).expect("hex is a header value")),
+        }
+    }
+}
+
+/// The requests of a run: the same one again and again, or each of a list once, in order.
+pub enum Source {
+    Repeat(Prepared),
+    Each(Vec<Prepared>),
+}
+
+impl Source {
+    fn get(&self, index: usize) -> Option<&Prepared> {
+        match self {
+            Self::Repeat(prepared) => Some(prepared),
+            Self::Each(all) => all.get(index),
+        }
+    }
+}
+
+/// What a load run saw.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    pub requests: u64,
+    pub elapsed: Duration,
+    /// Answers by status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// `X-Webhook-Result` values, for `/webhook`.
+    pub results: BTreeMap<String, u64>,
+    /// Transport failures (connection refused, reset…): never expected.
+    pub failures: u64,
+    /// Every request's latency, sorted.
+    latencies_us: Vec<u32>,
+}
+
+impl Outcome {
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency at `fraction` (0.5 for the median), in milliseconds.
+    pub fn percentile_ms(&self, fraction: f64) -> f64 {
+        percentile(&self.latencies_us, fraction) / 1000.0
+    }
+
+    pub fn count(&self, status: u16) -> u64 {
+        self.statuses.get(&status).copied().unwrap_or(0)
+    }
+
+    pub fn result(&self, result: &str) -> u64 {
+        self.results.get(result).copied().unwrap_or(0)
+    }
+
+    /// True when every request was answered 200.
+    pub fn all_ok(&self) -> bool {
+        self.failures == 0 && self.count(200) == self.requests
+    }
+}
+
+/// The value at `fraction` of sorted `values_us` (nearest rank), in microseconds.
+pub fn percentile(values_us: &[u32], fraction: f64) -> f64 {
+    if values_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((values_us.len() as f64 * fraction).ceil() as usize).clamp(1, values_us.len());
+    f64::from(values_us[rank - 1])
+}
+
+/// Sends the requests of `source` over `concurrency` connections until they are all answered
+/// or `budget` has passed, whichever comes first.
+pub async fn run(
+    address: SocketAddr,
+    concurrency: usize,
+    budget: Duration,
+    requests: Arc<Source>,
+) -> Outcome {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut connections = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        connections.push(connect(address).await);
+    }
+    let started = Instant::now();
+    let deadline = started + budget;
+    let workers: Vec<_> = connections
+        .into_iter()
+        .map(|sender| {
+            let next = Arc::clone(&next);
+            let requests = Arc::clone(&requests);
+            tokio::spawn(worker(address, sender, next, requests, deadline))
+        })
+        .collect();
+    let mut total = Outcome::default();
+    for worker in workers {
+        let part = worker.await.expect("a load worker does not panic");
+        total.requests += part.requests;
+        total.failures += part.failures;
+        for (status, n) in part.statuses {
+            *total.statuses.entry(status).or_default() += n;
+        }
+        for (result, n) in part.results {
+            *total.results.entry(result).or_default() += n;
+        }
+        total.latencies_us.extend(part.latencies_us);
+    }
+    total.elapsed = started.elapsed();
+    total.latencies_us.sort_unstable();
+    total
+}
+
+/// Sends one request on a fresh connection; for probes and single queries.
+pub async fn once(address: SocketAddr, request: &Prepared) -> Option<(u16, Bytes)> {
+    let stream = TcpStream::connect(address).await.ok()?;
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream)).await.ok()?;
+    tokio::spawn(connection);
+    let response = sender.send_request(build(address, request)).await.ok()?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.ok()?.to_bytes();
+    Some((status, body))
+}
+
+/// A kept-alive connection for sequential requests (latency sampling).
+pub struct Connection {
+    address: SocketAddr,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+impl Connection {
+    pub async fn open(address: SocketAddr) -> Self {
+        Self {
+            address,
+            sender: connect(address).await,
+        }
+    }
+
+    /// Sends `request` and returns the status, the body and the latency in microseconds.
+    pub async fn send(&mut self, request: &Prepared) -> (u16, Bytes, u32) {
+        let started = Instant::now();
+        self.sender
+            .ready()
+            .await
+            .expect("the connection stays open");
+        let response = self
+            .sender
+            .send_request(build(self.address, request))
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body arrives")
+            .to_bytes();
+        (status, body, elapsed_us(started))
+    }
+}
+
+async fn connect(address: SocketAddr) -> SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(address)
+        .await
+        .expect("the server accepts connections");
+    stream.set_nodelay(true).expect("TCP_NODELAY can be set");
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("HTTP/1.1 handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+fn build(address: SocketAddr, prepared: &Prepared) -> Request<Full<Bytes>> {
+    let mut request = Request::builder()
+        .method(prepared.method.clone())
+        .uri(prepared.uri.clone())
+        .header(HOST, address.to_string())
+        .body(Full::new(prepared.body.clone()))
+        .expect("a valid request");
+    if let Some(signature) = &prepared.signature {
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("x-signature", signature.clone());
+    }
+    request
+}
+
+#[derive(Default)]
+struct Part {
+    requests: u64,
+    failures: u64,
+    statuses: BTreeMap<u16, u64>,
+    results: BTreeMap<String, u64>,
+    latencies_us: Vec<u32>,
+}
+
+async fn worker(
+    address: SocketAddr,
+    mut sender: SendRequest<Full<Bytes>>,
+    next: Arc<AtomicUsize>,
+    requests: Arc<Source>,
+    deadline: Instant,
+) -> Part {
+    let mut part = Part::default();
+    loop {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(prepared) = requests.get(index) else {
+            break;
+        };
+        let started = Instant::now();
+        part.requests += 1;
+        let answered = async {
+            sender.ready().await?;
+            let response = sender.send_request(build(address, prepared)).await?;
+            let status = response.status().as_u16();
+            let result = response
+                .headers()
+                .get("x-webhook-result")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string);
+            response.into_body().collect().await?;
+            Ok::<_, hyper::Error>((status, result))
+        }
+        .await;
+        match answered {
+            Ok((status, result)) => {
+                part.latencies_us.push(elapsed_us(started));
+                *part.statuses.entry(status).or_default() += 1;
+                if let Some(result) = result {
+                    *part.results.entry(result).or_default() += 1;
+                }
+            }
+            Err(_) => {
+                part.failures += 1;
+                // Start over on a new connection rather than stop counting.
+                sender = connect(address).await;
+            }
+        }
+    }
+    part
+}
+
+fn elapsed_us(started: Instant) -> u32 {
+    u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX)
+}

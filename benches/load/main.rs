@@ -1,0 +1,454 @@
+//! `make bench`: how much the real `app serve` release binary takes, how fast it answers, and
+//! how its cost grows with the data. Prints a table and writes `target/bench/results.json`.
+//!
+//! The machine is shared and noisy, so every figure is a median, and the headline figures are
+//! ratios of runs made in the same process minutes apart: ingest over the HTTP floor (the same
+//! client at the same concurrency against `GET /health/live`), and each query at 1M rows over
+//! the same query at 1k rows.
+//!
+//! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
+//! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
+//! concurrency 32, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1).
+
+mod client;
+mod dataset;
+mod report;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use webhook_receiver::signature;
+use webhook_receiver::storage::connection::contains_ci;
+
+use client::{Outcome, Prepared, Source};
+use server::Server;
+
+/// The concurrency of the headline figures, and the sweep in the table.
+const CONCURRENCY: usize = 32;
+const SWEEP: [usize; 4] = [1, 8, 32, 128];
+/// No run sends more unique messages per second than this: it sizes the pre-signed supply.
+const MAX_INGEST_RPS: f64 = 60_000.0;
+
+struct Settings {
+    rows: u64,
+    run: Duration,
+    rounds: usize,
+    client_threads: usize,
+    out_dir: PathBuf,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let number = |name: &str, default: u64| -> u64 {
+            std::env::var(name)
+                .ok()
+                .map(|value| {
+                    value
+                        .replace('_', "")
+                        .parse()
+                        .unwrap_or_else(|_| panic!("{name} must be a whole number"))
+                })
+                .unwrap_or(default)
+        };
+        Self {
+            rows: number("BENCH_ROWS", 1_000_000).max(2_000),
+            run: Duration::from_secs(number("BENCH_SECONDS", 2).max(1)),
+            rounds: usize::try_from(number("BENCH_ROUNDS", 3).max(1)).expect("small"),
+            client_threads: usize::try_from(number("BENCH_CLIENT_THREADS", 1).max(1))
+                .expect("small"),
+            out_dir: Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target")
+                .join("bench"),
+        }
+    }
+}
+
+fn main() {
+    // `cargo test --all-targets` builds and runs this target too, without `--bench`: the
+    // benchmark only runs under `cargo bench`.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("the load benchmark runs with `make bench` (cargo bench --bench load)");
+        return;
+    }
+    let settings = Settings::from_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.client_threads)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(bench(settings));
+}
+
+async fn bench(settings: Settings) {
+    std::fs::create_dir_all(&settings.out_dir).expect("target/bench can be created");
+    let scratch = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&settings.out_dir)
+        .expect("a scratch folder");
+    let started = Instant::now();
+    eprintln!(
+        "bench: {} CPUs, runs of {:?}, {} rounds, {} rows for the large data set",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        settings.run,
+        settings.rounds,
+        settings.rows
+    );
+
+    let ingest = throughput(&settings, &scratch.path().join("ingest.db")).await;
+    let small = queries(&settings, scratch.path(), "1k", 1_000).await;
+    let large = queries(&settings, scratch.path(), "1m", settings.rows).await;
+
+    let results = report::results(&ingest, &small, &large);
+    let path = settings.out_dir.join("results.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&results).expect("JSON") + "\n",
+    )
+    .expect("results.json can be written");
+    report::print(&settings_json(&settings), &ingest, &small, &large, &results);
+    eprintln!(
+        "bench: done in {:.0} s; wrote {}",
+        started.elapsed().as_secs_f64(),
+        path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&path)
+            .display()
+    );
+}
+
+fn settings_json(settings: &Settings) -> Value {
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(0, usize::from),
+        "run_seconds": settings.run.as_secs(),
+        "rounds": settings.rounds,
+        "rows_large": settings.rows,
+        "client_threads": settings.client_threads,
+        "concurrency": CONCURRENCY,
+    })
+}
+
+/// Everything measured against one server on a fresh database: floor, ingest, duplicates.
+pub struct Throughput {
+    /// The interleaved rounds at [`CONCURRENCY`]: `(floor, ingest, duplicates)`.
+    pub rounds: Vec<(Outcome, Outcome, Outcome)>,
+    /// The other concurrencies of the sweep: `(concurrency, floor, ingest, duplicates)`.
+    pub sweep: Vec<(usize, Outcome, Outcome, Outcome)>,
+    /// Rows in the database after the server stopped, and the `created` answers sent.
+    pub rows_after: i64,
+    pub created_answers: u64,
+    /// Every ingest and duplicate request was answered 200 with the right result.
+    pub no_errors: bool,
+    pub journal_mode: String,
+    pub synchronous: String,
+    pub journal_mode_on_disk: String,
+    pub peak_rss_mb: f64,
+    pub log_bytes: u64,
+}
+
+impl Throughput {
+    pub fn durable(&self) -> bool {
+        self.journal_mode.eq_ignore_ascii_case("wal")
+            && self.journal_mode_on_disk.eq_ignore_ascii_case("wal")
+            && ["full", "extra"].contains(&self.synchronous.to_ascii_lowercase().as_str())
+    }
+}
+
+async fn throughput(settings: &Settings, database: &Path) -> Throughput {
+    let server = Server::start(database).await;
+    let address = server.address;
+    let live = Arc::new(Source::Repeat(Prepared::get("/health/live")));
+    let mut next_batch = 0u32;
+    let mut fresh = |count: usize| -> Vec<Prepared> {
+        next_batch += 1;
+        let prefix = format!("ingest{next_batch}");
+        (0..count as u64)
+            .map(|i| {
+                let body = dataset::body(&dataset::message(&prefix, i, count as u64));
+                let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+                Prepared::webhook(Bytes::from(body), &signature)
+            })
+            .collect()
+    };
+    let supply = (MAX_INGEST_RPS * settings.run.as_secs_f64()) as usize;
+
+    // Warm up: connections, the page cache, the allocator.
+    client::run(address, CONCURRENCY, settings.run / 4, Arc::clone(&live)).await;
+
+    let measure = |concurrency: usize, bodies: Vec<Prepared>| {
+        let live = Arc::clone(&live);
+        async move {
+            let floor = client::run(address, concurrency, settings.run, live).await;
+            let bodies = Arc::new(Source::Each(bodies));
+            let ingest = client::run(address, concurrency, settings.run, Arc::clone(&bodies)).await;
+            let Source::Each(all) = &*bodies else {
+                unreachable!()
+            };
+            let sent = &all[..usize::try_from(ingest.requests).expect("fits")];
+            let again: Vec<Prepared> = sent.iter().cycle().take(supply * 2).cloned().collect();
+            let duplicates = client::run(
+                address,
+                concurrency,
+                settings.run,
+                Arc::new(Source::Each(again)),
+            )
+            .await;
+            (floor, ingest, duplicates)
+        }
+    };
+
+    let mut rounds = Vec::new();
+    for round in 1..=settings.rounds {
+        let bodies = fresh(supply);
+        let outcome = measure(CONCURRENCY, bodies).await;
+        eprintln!(
+            "round {round}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
+            outcome.0.rps(),
+            outcome.1.rps(),
+            outcome.1.percentile_ms(0.5),
+            outcome.1.percentile_ms(0.99),
+            outcome.2.rps()
+        );
+        rounds.push(outcome);
+    }
+    let mut sweep = Vec::new();
+    for concurrency in SWEEP.into_iter().filter(|&c| c != CONCURRENCY) {
+        let bodies = fresh(supply);
+        let (floor, ingest, duplicates) = measure(concurrency, bodies).await;
+        eprintln!(
+            "concurrency {concurrency}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
+            floor.rps(),
+            ingest.rps(),
+            ingest.percentile_ms(0.5),
+            ingest.percentile_ms(0.99),
+            duplicates.rps()
+        );
+        sweep.push((concurrency, floor, ingest, duplicates));
+    }
+
+    let journal_mode = server.start_line["journal_mode"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    let synchronous = server.start_line["synchronous"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    let peak_rss_mb = server.peak_rss_mb();
+    let log_bytes = server.stop();
+
+    let all = || {
+        rounds
+            .iter()
+            .map(|(f, i, d)| (f, i, d))
+            .chain(sweep.iter().map(|(_, f, i, d)| (f, i, d)))
+    };
+    let created_answers: u64 = all().map(|(_, ingest, _)| ingest.result("created")).sum();
+    let no_errors = all().all(|(_, ingest, duplicates)| {
+        ingest.all_ok()
+            && ingest.result("created") == ingest.requests
+            && duplicates.all_ok()
+            && duplicates.result("duplicate") == duplicates.requests
+    });
+    let conn = rusqlite::Connection::open(database).expect("the database opens");
+    let rows_after: i64 = conn
+        .query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+        .expect("count");
+    let journal_mode_on_disk: String = conn
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .expect("journal_mode");
+    Throughput {
+        rounds,
+        sweep,
+        rows_after,
+        created_answers,
+        no_errors,
+        journal_mode,
+        synchronous,
+        journal_mode_on_disk,
+        peak_rss_mb,
+        log_bytes,
+    }
+}
+
+/// One query's latencies at one data size.
+pub struct QueryResult {
+    pub name: &'static str,
+    pub path: String,
+    pub p50_ms: f64,
+    pub samples: usize,
+    /// The `total` (or `total_messages`) the server answered, and the one the data set implies.
+    pub total: i64,
+    pub expected_total: i64,
+}
+
+pub struct Queries {
+    pub label: &'static str,
+    pub rows: u64,
+    pub fill: Duration,
+    pub ready: Duration,
+    pub peak_rss_mb: f64,
+    pub results: Vec<QueryResult>,
+}
+
+impl Queries {
+    pub fn p50(&self, name: &str) -> f64 {
+        self.results
+            .iter()
+            .find(|result| result.name == name)
+            .map_or(f64::NAN, |result| result.p50_ms)
+    }
+
+    pub fn totals_match(&self) -> bool {
+        self.results
+            .iter()
+            .all(|result| result.total == result.expected_total)
+    }
+}
+
+/// What the data set holds, counted while it is loaded, to check every answer's total.
+#[derive(Default)]
+struct Expected {
+    rows: i64,
+    busiest_sender: i64,
+    since_recent: i64,
+    since_half: i64,
+    rare: i64,
+    common: i64,
+    short: i64,
+}
+
+/// The latency of each read at one data size, on a database filled in bulk and then served by
+/// a freshly started server (whose start-up is timed).
+async fn queries(settings: &Settings, scratch: &Path, label: &'static str, rows: u64) -> Queries {
+    let database = scratch.join(format!("queries-{label}.db"));
+    let prefix = format!("seed{label}");
+    let ts_key = |i: u64| dataset::message(&prefix, i, rows).ts_key;
+    // `since` values: the last 100 messages (a poller catching up), and the later half.
+    let recent = ts_key(rows - 100);
+    let half = ts_key(rows / 2);
+    let busiest = dataset::sender(0);
+    const SHORT_WORD: &str = "ok";
+    let mut expected = Expected::default();
+    let fill = dataset::fill(&database, &prefix, rows, |message| {
+        let text_has = |needle: &str| {
+            message
+                .text
+                .as_deref()
+                .is_some_and(|text| contains_ci(text, needle))
+        };
+        expected.rows += 1;
+        expected.busiest_sender += i64::from(message.from == busiest);
+        expected.since_recent += i64::from(message.ts_key >= recent);
+        expected.since_half += i64::from(message.ts_key >= half);
+        expected.rare += i64::from(text_has(dataset::RARE_WORD));
+        expected.common += i64::from(text_has(dataset::COMMON_WORD));
+        expected.short += i64::from(text_has(SHORT_WORD));
+    });
+    eprintln!("{label}: loaded {rows} rows in {:.1} s", fill.as_secs_f64());
+
+    let server = Server::start(&database).await;
+    let ready = server.ready;
+    let encode =
+        |value: &str| -> String { form_urlencoded::byte_serialize(value.as_bytes()).collect() };
+    let plan: Vec<(&'static str, String, i64)> = vec![
+        ("first_page", "/messages".into(), expected.rows),
+        (
+            "middle_page",
+            format!("/messages?offset={}", rows / 2),
+            expected.rows,
+        ),
+        (
+            "from",
+            format!("/messages?from={}", encode(&busiest)),
+            expected.busiest_sender,
+        ),
+        (
+            "since_recent",
+            format!("/messages?since={}", encode(&recent)),
+            expected.since_recent,
+        ),
+        (
+            "since_half",
+            format!("/messages?since={}", encode(&half)),
+            expected.since_half,
+        ),
+        (
+            "q_rare",
+            format!("/messages?q={}", dataset::RARE_WORD),
+            expected.rare,
+        ),
+        (
+            "q_common",
+            format!("/messages?q={}", dataset::COMMON_WORD),
+            expected.common,
+        ),
+        (
+            "q_short",
+            format!("/messages?q={SHORT_WORD}"),
+            expected.short,
+        ),
+        ("stats", "/stats".into(), expected.rows),
+    ];
+    let mut results = Vec::new();
+    let mut connection = client::Connection::open(server.address).await;
+    for (name, path, expected_total) in plan {
+        let request = Prepared::get(&path);
+        let mut latencies = Vec::new();
+        let mut total = -1;
+        let budget = Instant::now() + settings.run;
+        for attempt in 0.. {
+            let (status, body, latency_us) = connection.send(&request).await;
+            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+            if attempt == 0 {
+                let answer: Value = serde_json::from_slice(&body).expect("a JSON answer");
+                total = answer["total"]
+                    .as_i64()
+                    .or_else(|| answer["total_messages"].as_i64())
+                    .expect("a total");
+                continue; // the first one warms the caches
+            }
+            latencies.push(latency_us);
+            if latencies.len() >= 200 || (latencies.len() >= 5 && Instant::now() >= budget) {
+                break;
+            }
+        }
+        latencies.sort_unstable();
+        let p50_ms = client::percentile(&latencies, 0.5) / 1000.0;
+        eprintln!(
+            "{label}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, total {total}",
+            latencies.len()
+        );
+        results.push(QueryResult {
+            name,
+            path,
+            p50_ms,
+            samples: latencies.len(),
+            total,
+            expected_total,
+        });
+    }
+    let peak_rss_mb = server.peak_rss_mb();
+    server.stop();
+    let _ = std::fs::remove_file(&database);
+    Queries {
+        label,
+        rows,
+        fill,
+        ready,
+        peak_rss_mb,
+        results,
+    }
+}
+
+/// The median of `values`.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}

@@ -1,0 +1,127 @@
+//! The server under test: the real `app serve` release binary as a child process on a free
+//! 127.0.0.1 port, its JSON log drained on a thread (as a container runtime would), its
+//! readiness timed and its peak memory read from `/proc`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::client::{self, Prepared};
+
+pub const SECRET: &str = "bench-secret";
+
+pub struct Server {
+    child: Child,
+    pub address: SocketAddr,
+    /// The start-up line (`"msg":"listening"`), parsed.
+    pub start_line: Value,
+    /// From spawning the process to the first `200` from `/health/ready`.
+    pub ready: Duration,
+    drain: Option<JoinHandle<u64>>,
+}
+
+impl Server {
+    /// Starts `app serve` on `database` and waits until it is ready.
+    pub async fn start(database: &Path) -> Self {
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_app"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("WEBHOOK_SECRET", SECRET)
+            .env("DATABASE_URL", format!("sqlite://{}", database.display()))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_LEVEL", "INFO")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the app binary starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut line = String::new();
+        stdout
+            .read_line(&mut line)
+            .expect("the server writes a start-up line");
+        let start_line: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("start-up line is not JSON ({error}): {line:?}"));
+        assert_eq!(start_line["msg"], "listening", "{line}");
+        let port = start_line["port"]
+            .as_u64()
+            .expect("the start-up line has the port");
+        let address = SocketAddr::from(([127, 0, 0, 1], u16::try_from(port).expect("a port")));
+        // The log is read and dropped as fast as it comes, so the server never blocks on it.
+        let drain = std::thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            let mut bytes = 0u64;
+            while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+                bytes += n as u64;
+            }
+            bytes
+        });
+        let ready_probe = Prepared::get("/health/ready");
+        loop {
+            if let Some((200, _)) = client::once(address, &ready_probe).await {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the server did not become ready within a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Self {
+            child,
+            address,
+            start_line,
+            ready: started.elapsed(),
+            drain: Some(drain),
+        }
+    }
+
+    /// The most memory the process has had resident so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/PID/status is readable");
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM is reported");
+        kib / 1024.0
+    }
+
+    /// Stops the server with SIGTERM (a graceful drain) and returns the log volume it wrote.
+    pub fn stop(mut self) -> u64 {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "the server could be signalled");
+        let exit = self.child.wait().expect("the server exits");
+        assert!(
+            exit.success(),
+            "the server exits cleanly on SIGTERM: {exit}"
+        );
+        self.drain
+            .take()
+            .map(|drain| drain.join().unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only reached when a phase panicked: do not leave a server behind.
+        if self.drain.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
