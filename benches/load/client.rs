@@ -71,6 +71,8 @@ pub struct Outcome {
     pub results: BTreeMap<String, u64>,
     /// Transport failures (connection refused, reset…): never expected.
     pub failures: u64,
+    /// CPU the server used during the run (all its threads), when measured.
+    pub server_cpu: Duration,
     /// Every request's latency, sorted.
     latencies_us: Vec<u32>,
 }
@@ -83,6 +85,12 @@ impl Outcome {
     /// The latency at `fraction` (0.5 for the median), in milliseconds.
     pub fn percentile_ms(&self, fraction: f64) -> f64 {
         percentile(&self.latencies_us, fraction) / 1000.0
+    }
+
+    /// Server CPU per request, in microseconds: what a request costs, whatever else the
+    /// machine is doing.
+    pub fn server_cpu_us(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.requests as f64
     }
 
     pub fn count(&self, status: u16) -> u64 {

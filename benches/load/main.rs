@@ -177,24 +177,25 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     // Warm up: connections, the page cache, the allocator.
     client::run(address, CONCURRENCY, settings.run / 4, Arc::clone(&live)).await;
 
+    let serving = &server;
     let measure = |concurrency: usize, bodies: Vec<Prepared>| {
         let live = Arc::clone(&live);
         async move {
-            let floor = client::run(address, concurrency, settings.run, live).await;
+            let timed = |source: Arc<Source>| async move {
+                let before = serving.cpu();
+                let mut outcome = client::run(address, concurrency, settings.run, source).await;
+                outcome.server_cpu = serving.cpu().saturating_sub(before);
+                outcome
+            };
+            let floor = timed(live).await;
             let bodies = Arc::new(Source::Each(bodies));
-            let ingest = client::run(address, concurrency, settings.run, Arc::clone(&bodies)).await;
+            let ingest = timed(Arc::clone(&bodies)).await;
             let Source::Each(all) = &*bodies else {
                 unreachable!()
             };
             let sent = &all[..usize::try_from(ingest.requests).expect("fits")];
             let again: Vec<Prepared> = sent.iter().cycle().take(supply * 2).cloned().collect();
-            let duplicates = client::run(
-                address,
-                concurrency,
-                settings.run,
-                Arc::new(Source::Each(again)),
-            )
-            .await;
+            let duplicates = timed(Arc::new(Source::Each(again))).await;
             (floor, ingest, duplicates)
         }
     };
@@ -204,12 +205,15 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         let bodies = fresh(supply);
         let outcome = measure(CONCURRENCY, bodies).await;
         eprintln!(
-            "round {round}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
+            "round {round}: floor {:.0}/s ({:.1} us server CPU each), ingest {:.0}/s ({:.1} us; p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s ({:.1} us)",
             outcome.0.rps(),
+            outcome.0.server_cpu_us(),
             outcome.1.rps(),
+            outcome.1.server_cpu_us(),
             outcome.1.percentile_ms(0.5),
             outcome.1.percentile_ms(0.99),
-            outcome.2.rps()
+            outcome.2.rps(),
+            outcome.2.server_cpu_us(),
         );
         rounds.push(outcome);
     }

@@ -96,6 +96,19 @@ impl Server {
         kib / 1024.0
     }
 
+    /// CPU time the process has used so far, all threads together (`/proc/PID/task/*/schedstat`).
+    pub fn cpu(&self) -> Duration {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
+            .expect("/proc/PID/task is readable");
+        let nanos: u64 = tasks
+            .filter_map(|task| {
+                let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+                stat.split_whitespace().next()?.parse::<u64>().ok()
+            })
+            .sum();
+        Duration::from_nanos(nanos)
+    }
+
     /// Stops the server with SIGTERM (a graceful drain) and returns the log volume it wrote.
     pub fn stop(mut self) -> u64 {
         let status = Command::new("kill")
