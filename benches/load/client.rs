@@ -73,6 +73,10 @@ pub struct Outcome {
     pub failures: u64,
     /// CPU the server used during the run (all its threads), when measured.
     pub server_cpu: Duration,
+    /// The same, by thread name.
+    pub server_cpu_by_thread: BTreeMap<String, Duration>,
+    /// CPU this load client used during the run.
+    pub client_cpu: Duration,
     /// Every request's latency, sorted.
     latencies_us: Vec<u32>,
 }
@@ -91,6 +95,11 @@ impl Outcome {
     /// machine is doing.
     pub fn server_cpu_us(&self) -> f64 {
         self.server_cpu.as_secs_f64() * 1e6 / self.requests as f64
+    }
+
+    /// Client CPU per request, in microseconds.
+    pub fn client_cpu_us(&self) -> f64 {
+        self.client_cpu.as_secs_f64() * 1e6 / self.requests as f64
     }
 
     pub fn count(&self, status: u16) -> u64 {
@@ -130,6 +139,7 @@ pub async fn run(
         connections.push(connect(address).await);
     }
     let started = Instant::now();
+    let cpu_before = own_cpu();
     let deadline = started + budget;
     let workers: Vec<_> = connections
         .into_iter()
@@ -153,6 +163,7 @@ pub async fn run(
         total.latencies_us.extend(part.latencies_us);
     }
     total.elapsed = started.elapsed();
+    total.client_cpu = own_cpu().saturating_sub(cpu_before);
     total.latencies_us.sort_unstable();
     total
 }
@@ -288,6 +299,20 @@ async fn worker(
         }
     }
     part
+}
+
+/// CPU time this process has used so far, all threads together.
+fn own_cpu() -> Duration {
+    let nanos: u64 = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 fn elapsed_us(started: Instant) -> u32 {

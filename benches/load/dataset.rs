@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use webhook_receiver::config::Location;
 use webhook_receiver::message::NewMessage;
-use webhook_receiver::storage::{connection, migrations, writer};
+use webhook_receiver::storage::{connection, migrations, search, writer};
 
 /// The year of timestamps every data set spans, whatever its size.
 const START_UNIX: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
@@ -179,7 +179,8 @@ pub fn body(message: &NewMessage) -> String {
 }
 
 /// Creates `path` at the latest schema and stores messages `0..n` (ids under `prefix`) through
-/// the storage layer's insert path, in large transactions, showing each message to `observe`.
+/// the storage layer's insert path, in large transactions, showing each message to `observe`,
+/// and indexes them for search as the server's writer would.
 /// Returns how long it took.
 pub fn fill(path: &Path, prefix: &str, n: u64, mut observe: impl FnMut(&NewMessage)) -> Duration {
     let started = Instant::now();
@@ -206,6 +207,8 @@ pub fn fill(path: &Path, prefix: &str, n: u64, mut observe: impl FnMut(&NewMessa
             "generated ids are unique"
         );
         tx.commit().expect("the load commits");
+        // As the server's writer does between batches, in larger steps.
+        search::index_pending(&mut conn, CHUNK as usize).expect("the rows are indexed");
         start = end;
     }
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")

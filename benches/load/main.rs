@@ -8,7 +8,8 @@
 //!
 //! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
 //! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
-//! concurrency 32, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1).
+//! concurrency 32, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1),
+//! `BENCH_APP` (another build of `app` to run, e.g. one with symbols for a profiler).
 
 mod client;
 mod dataset;
@@ -23,6 +24,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use webhook_receiver::signature;
 use webhook_receiver::storage::connection::contains_ci;
+use webhook_receiver::storage::search;
 
 use client::{Outcome, Prepared, Source};
 use server::Server;
@@ -136,6 +138,9 @@ pub struct Throughput {
     pub rounds: Vec<(Outcome, Outcome, Outcome)>,
     /// The other concurrencies of the sweep: `(concurrency, floor, ingest, duplicates)`.
     pub sweep: Vec<(usize, Outcome, Outcome, Outcome)>,
+    /// After each ingest run: the rows left for the search index, and how long the idle
+    /// writer took to index them.
+    pub indexed: Vec<(u64, Duration)>,
     /// Rows in the database after the server stopped, and the `created` answers sent.
     pub rows_after: i64,
     pub created_answers: u64,
@@ -182,28 +187,59 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         let live = Arc::clone(&live);
         async move {
             let timed = |source: Arc<Source>| async move {
-                let before = serving.cpu();
+                let before = serving.cpu_by_thread();
                 let mut outcome = client::run(address, concurrency, settings.run, source).await;
-                outcome.server_cpu = serving.cpu().saturating_sub(before);
+                for (name, after) in serving.cpu_by_thread() {
+                    let used = after.saturating_sub(before.get(&name).copied().unwrap_or_default());
+                    outcome.server_cpu += used;
+                    outcome.server_cpu_by_thread.insert(name, used);
+                }
                 outcome
             };
             let floor = timed(live).await;
             let bodies = Arc::new(Source::Each(bodies));
             let ingest = timed(Arc::clone(&bodies)).await;
+            // The writer indexes the new rows for search once it is idle: wait, so that this
+            // work neither slows the next run nor goes unmeasured.
+            let indexing = wait_for_index(database).await;
             let Source::Each(all) = &*bodies else {
                 unreachable!()
             };
             let sent = &all[..usize::try_from(ingest.requests).expect("fits")];
             let again: Vec<Prepared> = sent.iter().cycle().take(supply * 2).cloned().collect();
             let duplicates = timed(Arc::new(Source::Each(again))).await;
-            (floor, ingest, duplicates)
+            (floor, ingest, duplicates, indexing)
         }
     };
 
     let mut rounds = Vec::new();
+    let mut indexed = Vec::new();
     for round in 1..=settings.rounds {
         let bodies = fresh(supply);
-        let outcome = measure(CONCURRENCY, bodies).await;
+        let (floor, ingest, duplicates, indexing) = measure(CONCURRENCY, bodies).await;
+        indexed.push(indexing);
+        let outcome = (floor, ingest, duplicates);
+        let per_thread = |outcome: &Outcome| -> String {
+            outcome
+                .server_cpu_by_thread
+                .iter()
+                .map(|(name, cpu)| {
+                    format!(
+                        "{name} {:.1}",
+                        cpu.as_secs_f64() * 1e6 / outcome.requests as f64
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        eprintln!(
+            "  server CPU us/request by thread: ingest [{}], duplicates [{}]; client CPU us/request: floor {:.1}, ingest {:.1}, duplicates {:.1}",
+            per_thread(&outcome.1),
+            per_thread(&outcome.2),
+            outcome.0.client_cpu_us(),
+            outcome.1.client_cpu_us(),
+            outcome.2.client_cpu_us(),
+        );
         eprintln!(
             "round {round}: floor {:.0}/s ({:.1} us server CPU each), ingest {:.0}/s ({:.1} us; p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s ({:.1} us)",
             outcome.0.rps(),
@@ -220,7 +256,8 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     let mut sweep = Vec::new();
     for concurrency in SWEEP.into_iter().filter(|&c| c != CONCURRENCY) {
         let bodies = fresh(supply);
-        let (floor, ingest, duplicates) = measure(concurrency, bodies).await;
+        let (floor, ingest, duplicates, indexing) = measure(concurrency, bodies).await;
+        indexed.push(indexing);
         eprintln!(
             "concurrency {concurrency}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
             floor.rps(),
@@ -266,6 +303,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     Throughput {
         rounds,
         sweep,
+        indexed,
         rows_after,
         created_answers,
         no_errors,
@@ -275,6 +313,28 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         peak_rss_mb,
         log_bytes,
     }
+}
+
+/// Waits until the server's writer has indexed every stored row for search; returns how many
+/// rows were waiting when this was called and how long they took.
+async fn wait_for_index(database: &Path) -> (u64, Duration) {
+    let started = Instant::now();
+    let conn =
+        rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("the database opens");
+    let backlog = || -> u64 {
+        let rows = search::backlog(&conn).expect("the backlog is readable");
+        u64::try_from(rows).expect("fits")
+    };
+    let waiting = backlog();
+    while backlog() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the search index does not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (waiting, started.elapsed())
 }
 
 /// One query's latencies at one data size.

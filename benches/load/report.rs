@@ -26,6 +26,9 @@ struct Headline {
     duplicate_rps: f64,
     duplicate_p50_ms: f64,
     duplicate_over_floor: f64,
+    floor_cpu_us: f64,
+    ingest_cpu_us: f64,
+    duplicate_cpu_us: f64,
 }
 
 fn headline(throughput: &Throughput) -> Headline {
@@ -45,6 +48,9 @@ fn headline(throughput: &Throughput) -> Headline {
         duplicate_rps: over(&|(_, _, duplicates)| duplicates.rps()),
         duplicate_p50_ms: over(&|(_, _, duplicates)| duplicates.percentile_ms(0.5)),
         duplicate_over_floor: over(&|(floor, _, duplicates)| duplicates.rps() / floor.rps()),
+        floor_cpu_us: over(&|(floor, _, _)| floor.server_cpu_us()),
+        ingest_cpu_us: over(&|(_, ingest, _)| ingest.server_cpu_us()),
+        duplicate_cpu_us: over(&|(_, _, duplicates)| duplicates.server_cpu_us()),
     }
 }
 
@@ -63,6 +69,16 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     put("duplicate_rps", round(h.duplicate_rps, 0));
     put("duplicate_p50_ms", round(h.duplicate_p50_ms, 3));
     put("duplicate_over_floor", round(h.duplicate_over_floor, 3));
+    put("floor_server_cpu_us", round(h.floor_cpu_us, 1));
+    put("ingest_server_cpu_us", round(h.ingest_cpu_us, 1));
+    put("duplicate_server_cpu_us", round(h.duplicate_cpu_us, 1));
+    let (rows, took) = throughput
+        .indexed
+        .iter()
+        .fold((0, 0.0), |(rows, took), (n, d)| {
+            (rows + n, took + d.as_secs_f64())
+        });
+    put("index_catch_up_rows_per_s", round(rows as f64 / took, 0));
     put("durable", json!(throughput.durable()));
     put("journal_mode", json!(throughput.journal_mode));
     put("synchronous", json!(throughput.synchronous));
@@ -125,6 +141,11 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
                 "ingest_p99_ms": round(row.ingest_p99_ms, 3),
                 "ingest_over_floor": round(row.ingest_rps / row.floor_rps, 3),
                 "duplicate_rps": round(row.duplicate_rps, 0),
+                "server_cpu_us": {
+                    "floor": round(row.floor_cpu_us, 1),
+                    "ingest": round(row.ingest_cpu_us, 1),
+                    "duplicate": round(row.duplicate_cpu_us, 1),
+                },
             })
         })
         .collect();
@@ -142,6 +163,9 @@ struct SweepRow {
     ingest_p50_ms: f64,
     ingest_p99_ms: f64,
     duplicate_rps: f64,
+    floor_cpu_us: f64,
+    ingest_cpu_us: f64,
+    duplicate_cpu_us: f64,
 }
 
 /// One row per concurrency, in order; the headline concurrency's from the rounds' medians.
@@ -157,6 +181,9 @@ fn sweep_rows(throughput: &Throughput) -> Vec<SweepRow> {
             ingest_p50_ms: ingest.percentile_ms(0.5),
             ingest_p99_ms: ingest.percentile_ms(0.99),
             duplicate_rps: duplicates.rps(),
+            floor_cpu_us: floor.server_cpu_us(),
+            ingest_cpu_us: ingest.server_cpu_us(),
+            duplicate_cpu_us: duplicates.server_cpu_us(),
         })
         .collect();
     rows.push(SweepRow {
@@ -166,6 +193,9 @@ fn sweep_rows(throughput: &Throughput) -> Vec<SweepRow> {
         ingest_p50_ms: h.ingest_p50_ms,
         ingest_p99_ms: h.ingest_p99_ms,
         duplicate_rps: h.duplicate_rps,
+        floor_cpu_us: h.floor_cpu_us,
+        ingest_cpu_us: h.ingest_cpu_us,
+        duplicate_cpu_us: h.duplicate_cpu_us,
     });
     rows.sort_by_key(|row| row.concurrency);
     rows
@@ -207,6 +237,7 @@ pub fn print(
         "new / floor",
         "POST /webhook (duplicate) req/s",
         "duplicate / floor",
+        "server CPU us/req live, new, dup",
     ]);
     for row in sweep_rows(throughput) {
         let headline = row.concurrency == CONCURRENCY;
@@ -231,6 +262,10 @@ pub fn print(
             format!("{ratio:.2}"),
             format!("{:.0}", row.duplicate_rps),
             format!("{dup_ratio:.2}"),
+            format!(
+                "{:.0}, {:.0}, {:.0}",
+                row.floor_cpu_us, row.ingest_cpu_us, row.duplicate_cpu_us
+            ),
         ]);
     }
     right_align(&mut load, 1);
@@ -284,6 +319,10 @@ pub fn print(
     other.add_row(vec![
         "every query total equals the data set's".to_string(),
         flag(small.totals_match() && large.totals_match()).to_string(),
+    ]);
+    other.add_row(vec![
+        "search indexing after each ingest run (idle writer)".to_string(),
+        format!("{} rows/s", results["index_catch_up_rows_per_s"]),
     ]);
     other.add_row(vec![
         "peak RSS of serve (VmHWM)".to_string(),

@@ -29,7 +29,9 @@ impl Server {
     /// Starts `app serve` on `database` and waits until it is ready.
     pub async fn start(database: &Path) -> Self {
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_app"))
+        // `BENCH_APP` runs another build of the same program (one with symbols, to profile).
+        let program = std::env::var_os("BENCH_APP").unwrap_or(env!("CARGO_BIN_EXE_app").into());
+        let mut child = Command::new(program)
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -96,17 +98,23 @@ impl Server {
         kib / 1024.0
     }
 
-    /// CPU time the process has used so far, all threads together (`/proc/PID/task/*/schedstat`).
-    pub fn cpu(&self) -> Duration {
+    /// CPU time used so far by each kind of thread (tokio workers, the SQLite writer…), by name
+    /// (`/proc/PID/task/*/schedstat` and `comm`).
+    pub fn cpu_by_thread(&self) -> std::collections::BTreeMap<String, Duration> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()))
             .expect("/proc/PID/task is readable");
-        let nanos: u64 = tasks
-            .filter_map(|task| {
-                let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-                stat.split_whitespace().next()?.parse::<u64>().ok()
-            })
-            .sum();
-        Duration::from_nanos(nanos)
+        let mut by_name = std::collections::BTreeMap::new();
+        for task in tasks.flatten() {
+            let read = |file: &str| std::fs::read_to_string(task.path().join(file)).ok();
+            let (Some(stat), Some(name)) = (read("schedstat"), read("comm")) else {
+                continue;
+            };
+            let Some(nanos) = stat.split_whitespace().next().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            *by_name.entry(name.trim().to_string()).or_default() += Duration::from_nanos(nanos);
+        }
+        by_name
     }
 
     /// Stops the server with SIGTERM (a graceful drain) and returns the log volume it wrote.

@@ -118,9 +118,18 @@ pub fn open_reader(target: &Target) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
-/// `contains_ci(haystack, needle)`: Unicode case-insensitive substring test, with no wildcard
-/// characters (SQLite's own `LIKE` folds ASCII only and treats `%` and `_` as wildcards).
+/// The SQL functions every connection has:
+///
+/// - `contains_ci(haystack, needle)`: Unicode case-insensitive substring test, with no wildcard
+///   characters (SQLite's own `LIKE` folds ASCII only and treats `%` and `_` as wildcards);
+/// - `search_fold(text)`: the text as the search index holds it, [`search_fold`].
 fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "search_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get_raw(0).as_str_or_null()?.map(search_fold)),
+    )?;
     conn.create_scalar_function(
         "contains_ci",
         2,
@@ -135,6 +144,12 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
             })
         },
     )
+}
+
+/// A text as the search index holds it: lower-cased exactly as [`contains_ci`] compares, so
+/// that whatever `contains_ci` finds, the index has every trigram of.
+pub fn search_fold(text: &str) -> String {
+    text.to_lowercase()
 }
 
 /// True when `haystack` contains `needle_lower` ignoring case. `needle_lower` is already lower

@@ -1,9 +1,11 @@
 //! Everything that touches SQLite, shared by the server and the CLI.
 //!
+//! - [`aggregates`]: the sums behind `/stats` and some totals, kept per inserted batch.
 //! - [`connection`]: opening connections with the right pragmas and SQL functions.
 //! - [`migrations`]: the embedded schema migrations.
 //! - [`writer`]: the one writer thread and its group commit.
 //! - [`queries`]: the reads behind `/messages`, `/stats` and readiness.
+//! - [`search`]: the substring-search index behind `q`.
 //!
 //! [`Storage`] is the server's handle: inserts go to the writer, reads run on a small pool of
 //! read-only connections on tokio's blocking threads, never on the async workers.
@@ -24,9 +26,11 @@
 //! inherit the old `-wal` (see `Shared::switch_files`). A removed file is not created afresh:
 //! restore it, or restart to start empty.
 
+pub mod aggregates;
 pub mod connection;
 pub mod migrations;
 pub mod queries;
+pub mod search;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

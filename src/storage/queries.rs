@@ -2,10 +2,10 @@
 //! Both run in one read transaction, so a page and its `total` see the same snapshot.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
-use super::StorageError;
+use super::{StorageError, search};
 use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
 
@@ -76,28 +76,22 @@ pub fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, Stora
     let (total, data) = match Where::from_filters(&query.filters) {
         None => (0, Vec::new()),
         Some(filter) => {
-            let total = count(&tx, &query.filters, &filter)?;
-            let mut args = filter.args.clone();
-            args.extend([
-                SqlValue::Integer(query.limit),
-                SqlValue::Integer(query.offset),
-            ]);
-            let sql = format!(
-                "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages {}
-                 ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
-                filter.sql
-            );
-            let mut statement = tx.prepare_cached(&sql)?;
-            let rows = statement.query_map(params_from_iter(args), |row| {
-                Ok(MessageRow {
-                    message_id: row.get(0)?,
-                    from: row.get(1)?,
-                    to: row.get(2)?,
-                    ts: row.get(3)?,
-                    text: row.get(4)?,
-                })
-            })?;
-            (total, rows.collect::<Result<_, _>>()?)
+            let search = query.filters.q.as_deref().and_then(search::trigram_query);
+            let total = match &search {
+                Some(trigrams) => count_candidates(&tx, trigrams, &filter)?,
+                None => count(&tx, &query.filters, &filter)?,
+            };
+            let data = if query.offset >= total {
+                Vec::new()
+            } else {
+                match &search {
+                    Some(trigrams) if !scan_in_order(&tx, query, total)? => {
+                        page(&tx, query, &filter, Some(trigrams))?
+                    }
+                    _ => page(&tx, query, &filter, None)?,
+                }
+            };
+            (total, data)
         }
     };
     tx.finish()?;
@@ -109,22 +103,148 @@ pub fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, Stora
     })
 }
 
-/// Rows matching the filters. Unfiltered and sender-only counts come from the aggregates.
+/// The rows that may contain `q` ([`search::CANDIDATES`], whose parameter comes first), each
+/// read by rowid: the candidates come first, as `CROSS JOIN` keeps SQLite from turning the join
+/// around.
+fn candidates_from() -> String {
+    format!(
+        "({}) AS candidates CROSS JOIN messages ON messages.rowid = candidates.candidate",
+        search::CANDIDATES
+    )
+}
+
+/// One page of the rows matching `filter`: read in listing order from an index, stopping at the
+/// page's end, or, given `trigrams`, from the search candidates, sorted.
+fn page(
+    conn: &Connection,
+    query: &ListQuery,
+    filter: &Where,
+    trigrams: Option<&str>,
+) -> Result<Vec<MessageRow>, StorageError> {
+    let mut args = Vec::with_capacity(filter.args.len() + 3);
+    let from = match trigrams {
+        Some(trigrams) => {
+            args.push(SqlValue::Text(trigrams.to_string()));
+            candidates_from()
+        }
+        None => "messages".to_string(),
+    };
+    args.extend(filter.args.iter().cloned());
+    args.extend([
+        SqlValue::Integer(query.limit),
+        SqlValue::Integer(query.offset),
+    ]);
+    let sql = format!(
+        "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM {from} {}
+         ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
+        filter.sql
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(args), |row| {
+        Ok(MessageRow {
+            message_id: row.get(0)?,
+            from: row.get(1)?,
+            to: row.get(2)?,
+            ts: row.get(3)?,
+            text: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether a search's page is cheaper read in listing order (checking each row until the page
+/// is full: about `(offset + limit) * rows / total` rows) than from its `total` candidates
+/// sorted. Many matches favour the first, few the second.
+fn scan_in_order(conn: &Connection, query: &ListQuery, total: i64) -> Result<bool, StorageError> {
+    let rows: i64 = conn
+        .prepare_cached("SELECT messages FROM totals")?
+        .query_row([], |row| row.get(0))?;
+    let in_order = (query.offset.saturating_add(query.limit) as f64) * rows as f64;
+    Ok(in_order < (total as f64) * (total as f64))
+}
+
+/// How many search candidates match every filter (`contains_ci` among them).
+fn count_candidates(
+    conn: &Connection,
+    trigrams: &str,
+    filter: &Where,
+) -> Result<i64, StorageError> {
+    let mut args = vec![SqlValue::Text(trigrams.to_string())];
+    args.extend(filter.args.iter().cloned());
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM {} {}",
+            candidates_from(),
+            filter.sql
+        ))?
+        .query_row(params_from_iter(args), |row| row.get(0))?)
+}
+
+/// Rows matching the filters. Unfiltered, sender-only and `since`-only counts come from the
+/// aggregates; the others count index entries.
 fn count(conn: &Connection, filters: &Filters, filter: &Where) -> Result<i64, StorageError> {
-    let total = match filters {
-        Filters { from: None, since: None, q: None } => {
+    let since = match &filters.since {
+        Some(KeyBound::BeforeAll) | None => None,
+        Some(bound) => Some(bound),
+    };
+    let total = match (&filters.from, since, &filters.q) {
+        (None, None, None) => {
             conn.prepare_cached("SELECT messages FROM totals")?.query_row([], |row| row.get(0))?
         }
-        Filters { from: Some(from), since: None, q: None } => conn
+        (Some(from), None, None) => conn
             .prepare_cached(
                 "SELECT coalesce((SELECT message_count FROM sender_counts WHERE from_msisdn = ?1), 0)",
             )?
             .query_row([from], |row| row.get(0))?,
+        (None, Some(KeyBound::Key(key)), None) if TimePrefixes::of(key).is_some() => {
+            count_since(conn, key)?
+        }
         _ => conn
             .prepare_cached(&format!("SELECT count(*) FROM messages {}", filter.sql))?
             .query_row(params_from_iter(filter.args.iter()), |row| row.get(0))?,
     };
     Ok(total)
+}
+
+/// The bounds that split a `since` count over `time_counts` (see its migration).
+struct TimePrefixes<'a> {
+    day: &'a str,
+    minute: &'a str,
+}
+
+impl<'a> TimePrefixes<'a> {
+    /// `None` unless `key` has the fixed shape of an instant key, `YYYY-MM-DDTHH:MM:…`.
+    fn of(key: &'a str) -> Option<Self> {
+        let bytes = key.as_bytes();
+        (bytes.len() >= 17 && bytes[10] == b'T' && bytes[16] == b':').then(|| Self {
+            day: &key[..10],
+            minute: &key[..16],
+        })
+    }
+}
+
+/// Rows with `ts_key >= key`: whole days after its day, whole minutes after its minute in its
+/// day (both from `time_counts`), and the rows of its own minute from `key` on (from the index).
+fn count_since(conn: &Connection, key: &str) -> Result<i64, StorageError> {
+    let Some(prefixes) = TimePrefixes::of(key) else {
+        unreachable!("checked by the caller")
+    };
+    // After a day prefix comes `T`, after a minute prefix `:`: the next characters bound them.
+    let day_end = format!("{}U", prefixes.day);
+    let minute_end = format!("{};", prefixes.minute);
+    Ok(conn
+        .prepare_cached(
+            "SELECT
+               (SELECT coalesce(sum(message_count), 0) FROM time_counts
+                 WHERE prefix_length = 10 AND prefix > ?1)
+             + (SELECT coalesce(sum(message_count), 0) FROM time_counts
+                 WHERE prefix_length = 16 AND prefix > ?2 AND prefix < ?3)
+             + (SELECT count(*) FROM messages WHERE ts_key >= ?4 AND ts_key < ?5)",
+        )?
+        .query_row(
+            params![prefixes.day, prefixes.minute, day_end, key, minute_end],
+            |row| row.get(0),
+        )?)
 }
 
 /// A `WHERE` clause with its arguments, holding only the filters that are set so that SQLite
@@ -172,7 +292,7 @@ pub fn stats(conn: &Connection) -> Result<Stats, StorageError> {
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let messages_per_sender = tx
         .prepare_cached(
-            "SELECT from_msisdn, message_count FROM sender_counts
+            "SELECT from_msisdn, message_count FROM top_senders
              ORDER BY message_count DESC, from_msisdn LIMIT ?1",
         )?
         .query_map([TOP_SENDERS], |row| {

@@ -5,17 +5,23 @@
 //! fsync for the whole group), and only then answers each sender. Under load many requests share
 //! one fsync; alone, a request pays for exactly one.
 //!
+//! Between batches the writer also moves new rows into the search index ([`search`]), a step
+//! at a time: once no message has come for [`IDLE_BEFORE_INDEXING`], or after every batch once
+//! the backlog has grown past [`search::INDEX_BACKLOG`]. Searches read the backlog too, so this
+//! only decides when the index's cost is paid, never what a search finds.
+//!
 //! A batch that fails is answered with errors as a whole (nothing of it was committed), the
 //! connection is dropped and the failure recorded until a later commit succeeds; see the
 //! [storage module](super) for how a removed or replaced database file is handled.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{FileId, Shared, StorageError, connection, migrations};
+use super::{FileId, Shared, StorageError, aggregates, connection, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
@@ -23,6 +29,8 @@ use crate::timestamp;
 pub const MAX_BATCH: usize = 512;
 /// How many messages may wait for the writer before senders wait for room.
 const QUEUE_CAPACITY: usize = 4096;
+/// How long no message must come before the writer spends time on the search index.
+pub const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
 
 /// What storing a message did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +62,9 @@ pub struct WriterHandle {
 /// Starts the writer thread on `conn`.
 pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
+    // schedules index steps, and each step reports what it moved.
+    let unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
@@ -62,6 +73,13 @@ pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
                 broken: false,
                 wal: shared.wal_identity(),
                 shared,
+                unindexed,
+                last_batch: Instant::now(),
+                // Without it the writer still works; it indexes only past the backlog limit.
+                timer: tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
+                    .build()
+                    .ok(),
             }
             .run(receiver)
         })
@@ -123,6 +141,12 @@ struct Writer {
     /// The identity of `conn`'s `-wal` file, to recognise it once its database file is gone.
     wal: Option<FileId>,
     shared: Arc<Shared>,
+    /// About how many rows wait for the search index.
+    unindexed: usize,
+    /// When the last batch arrived: indexing waits for a quiet moment.
+    last_batch: Instant,
+    /// A clock to wait on the queue with a timeout (a current-thread runtime with timers only).
+    timer: Option<tokio::runtime::Runtime>,
 }
 
 impl Writer {
@@ -131,7 +155,7 @@ impl Writer {
         let mut messages = Vec::with_capacity(MAX_BATCH);
         let mut replies = Vec::with_capacity(MAX_BATCH);
         let mut probes = Vec::new();
-        while queue.blocking_recv_many(&mut jobs, MAX_BATCH) > 0 {
+        while self.next_batch(&mut queue, &mut jobs) {
             for job in jobs.drain(..) {
                 match job {
                     Job::Insert { message, reply } => {
@@ -150,6 +174,10 @@ impl Writer {
             self.record(failure.clone(), messages.len());
             match (outcome, &failure) {
                 (Ok(inserts), _) => {
+                    self.unindexed += inserts
+                        .iter()
+                        .filter(|insert| **insert == Insert::Created)
+                        .count();
                     for (reply, insert) in replies.drain(..).zip(inserts) {
                         let _ = reply.send(Ok(insert));
                     }
@@ -168,6 +196,65 @@ impl Writer {
                 });
             }
             messages.clear();
+            if self.unindexed >= search::INDEX_BACKLOG {
+                self.index_step();
+            }
+        }
+    }
+
+    /// Waits for the next jobs; `false` once the queue is closed and empty. While rows wait for
+    /// the search index and no job has come for [`IDLE_BEFORE_INDEXING`], it indexes them a step
+    /// at a time, looking at the queue between steps.
+    fn next_batch(&mut self, queue: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) -> bool {
+        loop {
+            let timer = match &self.timer {
+                Some(timer) if self.unindexed > 0 => timer,
+                _ => {
+                    let received = queue.blocking_recv_many(jobs, MAX_BATCH) > 0;
+                    self.last_batch = Instant::now();
+                    return received;
+                }
+            };
+            let quiet = self.last_batch.elapsed();
+            if quiet >= IDLE_BEFORE_INDEXING && queue.is_empty() && !queue.is_closed() {
+                self.index_step();
+                continue;
+            }
+            let wait = IDLE_BEFORE_INDEXING
+                .saturating_sub(quiet)
+                .max(Duration::from_millis(1));
+            let received = timer.block_on(async {
+                tokio::time::timeout(wait, queue.recv_many(jobs, MAX_BATCH)).await
+            });
+            match received {
+                Ok(0) => return false,
+                Ok(_) => {
+                    self.last_batch = Instant::now();
+                    return true;
+                }
+                Err(_elapsed) => continue,
+            }
+        }
+    }
+
+    /// Moves a step of the backlog into the search index, on a healthy connection to the file
+    /// at the path (anything else is left to the next batch). A failure is logged and leaves the
+    /// rows in the backlog, where searches still find them; the next new row retries.
+    fn index_step(&mut self) {
+        let conn = match &mut self.conn {
+            Some(conn) if !self.broken && !self.shared.file_changed() => conn,
+            _ => {
+                self.unindexed = 0;
+                return;
+            }
+        };
+        match search::index_pending(conn, search::INDEX_STEP) {
+            Ok(moved) if moved < search::INDEX_STEP => self.unindexed = 0,
+            Ok(moved) => self.unindexed = self.unindexed.saturating_sub(moved).max(1),
+            Err(error) => {
+                tracing::warn!(error = %error, "search indexing failed; the rows stay searchable");
+                self.unindexed = 0;
+            }
         }
     }
 
@@ -207,6 +294,7 @@ impl Writer {
                 let mut conn = connection::reopen_writer(&self.shared.target)?;
                 migrations::run(&mut conn)?;
                 self.wal = self.shared.wal_identity();
+                self.unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
                 Ok(none.insert(conn))
             }
         }
@@ -249,8 +337,9 @@ impl Writer {
 }
 
 /// Inserts `messages` on `conn`, inside the caller's transaction: insert-or-ignore, and for each
-/// message that was already stored, whether the stored copy differs. The writer's batches and
-/// bulk loads (the benchmark's) share it, so rows are only ever stored one way.
+/// message that was already stored, whether the stored copy differs; then counts the new rows
+/// into the aggregates ([`aggregates::add`]). The writer's batches and bulk loads (the
+/// benchmark's) share it, so rows are only ever stored one way.
 pub fn insert_messages<'a>(
     conn: &Connection,
     messages: impl IntoIterator<Item = &'a NewMessage>,
@@ -264,6 +353,7 @@ pub fn insert_messages<'a>(
     )?;
     let messages = messages.into_iter();
     let mut inserts = Vec::with_capacity(messages.size_hint().0);
+    let mut created = Vec::with_capacity(messages.size_hint().0);
     for m in messages {
         let changed = insert.execute(params![
             m.message_id,
@@ -275,6 +365,7 @@ pub fn insert_messages<'a>(
             m.ts_key
         ])?;
         inserts.push(if changed == 1 {
+            created.push(m);
             Insert::Created
         } else {
             Insert::Duplicate {
@@ -282,6 +373,7 @@ pub fn insert_messages<'a>(
             }
         });
     }
+    aggregates::add(conn, &created)?;
     Ok(inserts)
 }
 

@@ -152,9 +152,11 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
     assert_eq!(
         before.stdout,
         format!(
-            "version  name      state    applied_on\n\
-             1        messages  pending\n\
-             {shown} does not exist yet: 1 pending (run `app migrate`)\n"
+            "version  name                  state    applied_on\n\
+             1        messages              pending\n\
+             2        search_index          pending\n\
+             3        aggregates_per_batch  pending\n\
+             {shown} does not exist yet: 3 pending (run `app migrate`)\n"
         )
     );
     assert!(
@@ -166,22 +168,31 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
     assert_eq!(first.code, Some(0), "{first:?}");
     assert_eq!(
         first.stdout,
-        format!("applied V1__messages to {shown}\n{shown} is at version 1, the latest\n")
+        format!(
+            "applied V1__messages to {shown}\n\
+             applied V2__search_index to {shown}\n\
+             applied V3__aggregates_per_batch to {shown}\n\
+             {shown} is at version 3, the latest\n"
+        )
     );
     let second = run_app(&env, &["migrate"], None).await;
     assert_eq!(
         second.stdout,
-        format!("nothing to apply: {shown} is at version 1, the latest\n")
+        format!("nothing to apply: {shown} is at version 3, the latest\n")
     );
 
     let after = run_app(&env, &["migrate", "--status"], None).await;
     let lines: Vec<&str> = after.stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{after:?}");
+    assert_eq!(lines.len(), 5, "{after:?}");
     assert!(
-        lines[1].starts_with("1        messages  applied  "),
+        lines[1].starts_with("1        messages              applied  "),
         "{after:?}"
     );
-    assert_eq!(lines[2], format!("{shown}: 1 applied, 0 pending"));
+    assert!(
+        lines[3].starts_with("3        aggregates_per_batch  applied  "),
+        "{after:?}"
+    );
+    assert_eq!(lines[4], format!("{shown}: 3 applied, 0 pending"));
 }
 
 #[tokio::test]

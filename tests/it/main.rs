@@ -12,6 +12,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod reliability;
+mod search;
 mod security;
 mod stats;
 mod webhook;

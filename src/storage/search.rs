@@ -1,0 +1,166 @@
+//! The substring-search index behind `q` (see `migrations/V2__search_index.sql`): how a needle
+//! becomes an index query, and how the writer moves new rows into the index.
+//!
+//! The index only narrows the rows down: a query asks for some of the needle's trigrams, and
+//! `contains_ci` decides on every candidate, so an answer is exactly the one a scan gives. Two
+//! things keep the index from ever missing a true match: it holds each text lower-cased by the
+//! same function `contains_ci` compares with ([`super::connection::search_fold`]), so any text
+//! that contains the needle contains each of the lower-cased needle's trigrams; and rows not yet
+//! indexed (rowids after `search_progress.indexed_through`) are always candidates too.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StorageError;
+
+/// The most trigrams one query asks the index for. Fewer trigrams only let more candidates
+/// through (every one is checked), so a long needle costs no more than a short one.
+const MAX_TRIGRAMS: usize = 8;
+
+/// The index query for `needle`: trigrams of the lower-cased needle that every matching text
+/// contains, each quoted (so that nothing in the needle is FTS syntax), joined with `AND`.
+/// `None` when the needle is shorter than three characters: no trigram to ask for, the caller
+/// scans instead.
+pub fn trigram_query(needle: &str) -> Option<String> {
+    let chars: Vec<char> = super::connection::search_fold(needle).chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    // Non-overlapping trigrams from the start, and the last one: together they cover the
+    // needle, and each further one narrows the candidates less than the one before.
+    let last = chars.len() - 3;
+    let starts = (0..=last).step_by(3).chain(std::iter::once(last));
+    let mut seen = HashSet::new();
+    let terms: Vec<String> = starts
+        .map(|start| chars[start..start + 3].iter().collect::<String>())
+        // A NUL would end the query text early for SQLite's FTS parser.
+        .filter(|trigram| !trigram.contains('\0'))
+        .filter(|trigram| seen.insert(trigram.clone()))
+        .take(MAX_TRIGRAMS)
+        .map(|trigram| format!("\"{}\"", trigram.replace('"', "\"\"")))
+        .collect();
+    if terms.is_empty() {
+        return None;
+    }
+    Some(terms.join(" AND "))
+}
+
+/// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
+/// merges are amortised over the step), small enough that a step holds the writer for a few
+/// tens of milliseconds at most.
+pub const INDEX_STEP: usize = 1024;
+/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
+/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
+/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
+/// backlog (which every search reads row by row) stops growing.
+pub const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
+
+/// The rows that may contain a needle, as an SQL table expression with one column, `candidate`
+/// (a `messages` rowid), and one parameter, the [`trigram_query`]: the index's matches, and the
+/// rows stored after what the index holds.
+pub const CANDIDATES: &str =
+    "SELECT rowid AS candidate FROM message_search WHERE message_search MATCH ?
+     UNION ALL
+     SELECT rowid FROM messages
+      WHERE rowid > (SELECT indexed_through FROM search_progress)";
+
+/// Indexes up to `limit` of the rows stored after what the index holds, in one transaction.
+/// Returns how many rows it went through.
+pub fn index_pending(conn: &mut Connection, limit: usize) -> Result<usize, StorageError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // Immediate: take the write lock first, so that a busy database is waited for rather than
+    // failing on a snapshot another writer moved past.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (from, through, rows): (i64, Option<i64>, i64) = tx
+        .prepare_cached(
+            "SELECT p.indexed_through, max(m.rowid), count(m.rowid)
+               FROM search_progress AS p
+               LEFT JOIN (SELECT rowid FROM messages
+                           WHERE rowid > (SELECT indexed_through FROM search_progress)
+                           ORDER BY rowid LIMIT ?1) AS m",
+        )?
+        .query_row([limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    let Some(through) = through else {
+        return Ok(0);
+    };
+    tx.prepare_cached(
+        "INSERT INTO message_search (rowid, text_folded)
+         SELECT rowid, search_fold(text) FROM messages
+          WHERE rowid > ?1 AND rowid <= ?2 AND text IS NOT NULL",
+    )?
+    .execute([from, through])?;
+    tx.prepare_cached("UPDATE search_progress SET indexed_through = ?1")?
+        .execute([through])?;
+    tx.commit()?;
+    Ok(usize::try_from(rows).unwrap_or(0))
+}
+
+/// How many rows wait for the index.
+pub fn backlog(conn: &Connection) -> Result<usize, StorageError> {
+    let count: i64 = conn.query_row(
+        "SELECT coalesce((SELECT max(rowid) FROM messages), 0) - indexed_through
+           FROM search_progress",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trigram_query;
+
+    #[test]
+    fn needles_under_three_characters_have_no_index_query() {
+        for needle in ["", "a", "ok", "é!", "\u{0}\u{0}"] {
+            assert_eq!(trigram_query(needle), None, "{needle:?}");
+        }
+    }
+
+    #[test]
+    fn the_query_asks_for_lower_cased_trigrams_covering_the_needle() {
+        assert_eq!(
+            trigram_query("Hello").as_deref(),
+            Some(r#""hel" AND "llo""#)
+        );
+        assert_eq!(
+            trigram_query("ZANZIBAR").as_deref(),
+            Some(r#""zan" AND "zib" AND "bar""#)
+        );
+        assert_eq!(
+            trigram_query("ÉCOLE").as_deref(),
+            Some(r#""éco" AND "ole""#)
+        );
+        assert_eq!(trigram_query("aaaa").as_deref(), Some(r#""aaa""#));
+    }
+
+    #[test]
+    fn fts_syntax_in_the_needle_stays_literal() {
+        assert_eq!(
+            trigram_query(r#"a"b"#).as_deref(),
+            Some(r#""a""b""#),
+            "a quote is doubled inside the quoted trigram"
+        );
+        assert_eq!(
+            trigram_query("AND OR NOT").as_deref(),
+            Some(r#""and" AND " or" AND " no" AND "not""#)
+        );
+        assert_eq!(
+            trigram_query("*^:()").as_deref(),
+            Some(r#""*^:" AND ":()""#)
+        );
+    }
+
+    #[test]
+    fn nul_characters_are_left_out_of_the_query() {
+        assert_eq!(trigram_query("ab\u{0}cde").as_deref(), Some(r#""cde""#));
+        assert_eq!(trigram_query("\u{0}\u{0}\u{0}"), None);
+    }
+
+    #[test]
+    fn long_needles_ask_for_a_bounded_number_of_trigrams() {
+        let query = trigram_query(&"abcdefghijklmnopqrstuvwxyz".repeat(10)).unwrap();
+        assert_eq!(query.matches(" AND ").count() + 1, super::MAX_TRIGRAMS);
+    }
+}

@@ -1,0 +1,346 @@
+//! `q` through the search index, and `since` totals through the time counters: every answer
+//! equals the one a plain scan gives, for rows waiting for the index and for indexed rows.
+
+use std::path::Path;
+
+use serde_json::Value;
+use webhook_receiver::config::Location;
+use webhook_receiver::message::NewMessage;
+use webhook_receiver::storage::{connection, search, writer};
+
+use crate::helpers::*;
+
+/// Texts that stress case folding, FTS syntax and SQL wildcards.
+const TEXTS: &[&str] = &[
+    "Hello World",
+    "HELLO again",
+    "CAFÉ crème brûlée",
+    "Straße",
+    "ΣΟΦΙΑ",
+    "ὈΔΥΣΣΕΎΣ",
+    "Temperature 5\u{212A}",
+    "İstanbul",
+    "100% done_ok",
+    r#"say "quoted" AND more"#,
+    "a*b^c:d(e) NEAR(x y) OR NOT -z",
+    "emoji 👍🏽 ok",
+    "tab\there",
+    "ǅungla",
+    "ﬁnance",
+    "nul\u{0}byte",
+    "",
+    "ok",
+];
+
+/// Needles: short, long, Unicode, wildcards, quotes, FTS operators alone, NUL.
+const NEEDLES: &[&str] = &[
+    "hello",
+    "HELLO",
+    "llo w",
+    "o",
+    "ok",
+    "café",
+    "CRÈME",
+    "brûlée",
+    "strasse",
+    "straße",
+    "STRASSE",
+    "σοφ",
+    "ΣΟΦ",
+    "σσε",
+    "ύς",
+    "5k",
+    "5K",
+    "istanbul",
+    "i̇stanbul",
+    "İST",
+    "100%",
+    "%",
+    "_",
+    "0% d",
+    "e_o",
+    r#""quoted""#,
+    r#"""#,
+    r#""""#,
+    "AND",
+    "and more",
+    "OR",
+    "NOT",
+    "NOT -z",
+    "*",
+    "a*b",
+    "^c:",
+    "(e)",
+    "NEAR(",
+    "👍",
+    "👍🏽",
+    "\t",
+    "ǆ",
+    "Ǆung",
+    "dž",
+    "fin",
+    "ﬁn",
+    "\u{0}",
+    "l\u{0}b",
+    "nul\u{0}byte",
+    "hello world and more than the longest text here",
+];
+
+fn new_message(id: &str, ts: &str, text: Option<&str>) -> NewMessage {
+    let body = message(id, "+919876543210", ts, text).to_string();
+    NewMessage::from_json(body.as_bytes()).unwrap()
+}
+
+/// Stores `messages` straight through the storage layer, as another process would: the rows
+/// wait for the search index until something indexes them.
+fn insert_directly(db: &Path, messages: &[NewMessage]) {
+    let target = connection::Target::new(&Location::File(db.to_path_buf())).unwrap();
+    let mut conn = connection::open_writer(&target).unwrap();
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let inserts = writer::insert_messages(&tx, messages, "2025-01-01T00:00:00.000Z").unwrap();
+    assert!(
+        inserts
+            .iter()
+            .all(|insert| *insert == writer::Insert::Created)
+    );
+    tx.commit().unwrap();
+}
+
+/// Moves every waiting row into the index; returns how many there were.
+fn index_everything(db: &Path) -> usize {
+    let target = connection::Target::new(&Location::File(db.to_path_buf())).unwrap();
+    let mut conn = connection::open_writer(&target).unwrap();
+    let moved = search::index_pending(&mut conn, usize::MAX).unwrap();
+    assert_eq!(search::backlog(&conn).unwrap(), 0);
+    moved
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Asks for every needle and compares with Rust's own lower-cased substring test.
+async fn assert_every_needle_matches_a_scan(app: &TestApp, stored: &[NewMessage]) {
+    for needle in NEEDLES {
+        let lower = needle.to_lowercase();
+        let expected: Vec<String> = stored
+            .iter()
+            .filter(|m| {
+                m.text
+                    .as_deref()
+                    .is_some_and(|text| text.to_lowercase().contains(&lower))
+            })
+            .map(|m| m.message_id.clone())
+            .collect();
+        let (status, page) = app
+            .get_json(&format!("/messages?limit=100&q={}", encode(needle)))
+            .await;
+        assert_eq!(status, 200, "q={needle:?}: {page}");
+        assert_eq!(ids(&page), expected, "q={needle:?}");
+        assert_eq!(page["total"], expected.len(), "q={needle:?}");
+    }
+}
+
+#[tokio::test]
+async fn search_answers_what_a_scan_answers_before_and_after_rows_are_indexed() {
+    let app = TestApp::spawn().await;
+    let stored: Vec<NewMessage> = TEXTS
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            new_message(
+                &format!("t{i:02}"),
+                &format!("2025-01-15T10:00:{i:02}Z"),
+                Some(text),
+            )
+        })
+        .chain([new_message("null-text", "2025-01-15T11:00:00Z", None)])
+        .collect();
+    insert_directly(&app.db_path, &stored);
+
+    assert_every_needle_matches_a_scan(&app, &stored).await;
+    assert_eq!(index_everything(&app.db_path), stored.len());
+    assert_every_needle_matches_a_scan(&app, &stored).await;
+}
+
+#[tokio::test]
+async fn messages_posted_to_the_server_are_found_before_and_after_the_writer_indexes_them() {
+    let app = TestApp::spawn().await;
+    app.seed(&[
+        message("a", "+911", "2025-01-15T10:00:00Z", Some("Zanzibar trip")),
+        message("b", "+911", "2025-01-15T10:00:01Z", Some("no match")),
+    ])
+    .await;
+    let (_, page) = app.get_json("/messages?q=ZANZIBAR").await;
+    assert_eq!(
+        (ids(&page), &page["total"]),
+        (vec!["a".to_string()], &1.into())
+    );
+    // The writer indexes new rows by itself once it has nothing else to do.
+    let target = connection::Target::new(&Location::File(app.db_path.clone())).unwrap();
+    let conn = connection::open_reader(&target).unwrap();
+    for _ in 0..1000 {
+        if search::backlog(&conn).unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        search::backlog(&conn).unwrap(),
+        0,
+        "the writer left rows unindexed"
+    );
+    let (_, page) = app.get_json("/messages?q=ZANZIBAR").await;
+    assert_eq!(
+        (ids(&page), &page["total"]),
+        (vec!["a".to_string()], &1.into())
+    );
+}
+
+#[tokio::test]
+async fn pages_of_common_and_rare_needles_are_in_listing_order_with_exact_totals() {
+    let app = TestApp::spawn().await;
+    // 120 rows: 100 say "common", three of them also "rarest"; ids run against time.
+    let stored: Vec<NewMessage> = (0..120)
+        .map(|i| {
+            let text = match i {
+                _ if i % 6 == 5 => "nothing to see".to_string(),
+                7 | 50 | 93 => format!("common and rarest {i}"),
+                _ => format!("Common {i}"),
+            };
+            let ts = format!("2025-01-15T10:{:02}:{:02}.{}Z", i / 60, i % 60, i % 3);
+            new_message(&format!("id{:03}", 999 - i), &ts, Some(&text))
+        })
+        .collect();
+    insert_directly(&app.db_path, &stored);
+    index_everything(&app.db_path);
+    let matching = |needle: &str| -> Vec<String> {
+        stored
+            .iter()
+            .filter(|m| m.text.as_deref().unwrap().to_lowercase().contains(needle))
+            .map(|m| m.message_id.clone())
+            .collect()
+    };
+    let common = matching("common");
+    assert_eq!(common.len(), 100);
+    // Offsets on both sides of the switch from reading in order to sorting the candidates.
+    for (offset, limit) in [(0, 50), (40, 10), (90, 50), (99, 1), (100, 50), (150, 5)] {
+        let (_, page) = app
+            .get_json(&format!("/messages?q=COMMON&offset={offset}&limit={limit}"))
+            .await;
+        let expected: Vec<String> = common.iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(ids(&page), expected, "offset={offset} limit={limit}");
+        assert_eq!(page["total"], 100);
+    }
+    let (_, page) = app.get_json("/messages?q=rarest&limit=2&offset=1").await;
+    assert_eq!(ids(&page), matching("rarest")[1..3].to_vec());
+    assert_eq!(page["total"], 3);
+    let (_, page) = app
+        .get_json("/messages?q=rarest&from=%2B919876543210&since=2025-01-15T10:00:30Z")
+        .await;
+    assert_eq!(ids(&page), matching("rarest")[1..3].to_vec());
+    assert_eq!(page["total"], 2);
+}
+
+#[tokio::test]
+async fn vacuum_keeps_the_rows_the_index_points_at() {
+    let app = TestApp::spawn().await;
+    let stored: Vec<NewMessage> = (0..50)
+        .map(|i| {
+            new_message(
+                &format!("v{i:02}"),
+                &format!("2025-01-15T10:00:{i:02}Z"),
+                Some(&format!("text number {i}")),
+            )
+        })
+        .collect();
+    insert_directly(&app.db_path, &stored);
+    index_everything(&app.db_path);
+    let (_, before) = app.get_json("/messages?q=number%204").await;
+    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
+    let rowids = |conn: &rusqlite::Connection| -> Vec<(String, i64)> {
+        let mut statement = conn
+            .prepare("SELECT message_id, rowid FROM messages ORDER BY message_id")
+            .unwrap();
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let rowids_before = rowids(&conn);
+    conn.execute_batch("VACUUM").unwrap();
+    assert_eq!(rowids(&conn), rowids_before, "VACUUM renumbered rows");
+    let (_, after) = app.get_json("/messages?q=number%204").await;
+    assert_eq!(after, before);
+    assert_eq!(after["total"], 11);
+}
+
+#[tokio::test]
+async fn since_totals_equal_a_count_of_the_rows_at_or_after_the_instant() {
+    let app = TestApp::spawn().await;
+    let stamps = [
+        "2024-12-31T23:59:59.999999999Z",
+        "2025-01-01T00:00:00Z",
+        "2025-01-01T00:00:00.5Z",
+        "2025-01-01T00:00:59Z",
+        "2025-01-01T00:01:00Z",
+        "2025-01-01T00:01:00Z",
+        "2025-01-01T09:59:00Z",
+        "2025-01-01T10:00:00.000000001Z",
+        "2025-01-02T00:00:00Z",
+        "2025-02-01T12:30:45.25Z",
+        "2026-01-01T00:00:00Z",
+    ];
+    let stored: Vec<NewMessage> = stamps
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| new_message(&format!("s{i:02}"), ts, None))
+        .collect();
+    insert_directly(&app.db_path, &stored);
+    let instant = |ts: &str| webhook_receiver::timestamp::parse_instant(ts).unwrap();
+    let mut probes: Vec<String> = stamps.iter().map(|ts| ts.to_string()).collect();
+    probes.extend(
+        [
+            "2000-01-01T00:00:00Z",
+            "2024-12-31T23:59:59.999999998Z",
+            "2025-01-01T00:00:00.000000001Z",
+            "2025-01-01T00:00:30Z",
+            "2025-01-01T00:01:00.000000001Z",
+            "2025-01-01T05:30:00+05:30",
+            "2025-01-01T15:29:00+05:30",
+            "2025-01-01T10:00:00Z",
+            "2025-01-01T23:59:59Z",
+            "2025-01-31T00:00:00-12:00",
+            "2025-12-31T23:59:59.999999999Z",
+            "2026-01-01T00:00:00.000000001Z",
+            "2999-01-01T00:00:00Z",
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+        ]
+        .map(str::to_string),
+    );
+    for since in probes {
+        let expected = stamps
+            .iter()
+            .filter(|ts| instant(ts) >= instant(&since))
+            .count();
+        let (status, page) = app
+            .get_json(&format!("/messages?since={}", encode(&since)))
+            .await;
+        assert_eq!(status, 200, "{since}: {page}");
+        assert_eq!(page["total"], expected, "since={since}");
+        assert_eq!(ids(&page).len(), expected, "since={since}");
+    }
+}
