@@ -124,16 +124,30 @@ fn spawn_upkeep(handle: PrometheusHandle) {
         });
 }
 
+/// Log lines that may wait for stdout before a request that logs waits too.
+const LOG_LINES_IN_FLIGHT: usize = 8192;
+
+/// Keeps the log writer thread alive; dropping it writes out every line still queued.
+pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
+
 /// Installs the JSON log format on stdout at `level` (other crates' events from WARN up), and
-/// routes panics into it.
-pub fn init_json_logs(level: Level) {
+/// routes panics into it. Lines are handed to a writer thread that writes whatever has queued
+/// up in one go: a request costs no `write` system call of its own, and a slow reader of stdout
+/// does not stall the request that logs (until [`LOG_LINES_IN_FLIGHT`] lines wait; none is ever
+/// dropped). Keep the guard until the process ends.
+pub fn init_json_logs(level: Level) -> LogGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_LINES_IN_FLIGHT)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::new(std::io::stdout()));
     let ours = LevelFilter::from_level(level);
     let filter = Targets::new()
         .with_default(ours.min(LevelFilter::WARN))
         .with_target(env!("CARGO_CRATE_NAME"), ours);
     let format = tracing_subscriber::fmt::layer()
         .event_format(JsonLines)
-        .with_writer(std::io::stdout);
+        .with_writer(writer);
     let _ = tracing_subscriber::registry()
         .with(format)
         .with(filter)
@@ -148,6 +162,7 @@ pub fn init_json_logs(level: Level) {
             .unwrap_or_default();
         tracing::error!(panic = %payload, location = %location, "panic");
     }));
+    guard
 }
 
 /// A log field that is a JSON string when `Some` and JSON `null` when `None`; record it with `?`.
@@ -199,8 +214,34 @@ where
     }
 }
 
+/// Appends `value` as a JSON string, escaped as `serde_json` escapes it, without building a
+/// JSON value first (this runs several times for every request's log line).
 fn push_json(out: &mut String, value: &str) {
-    out.push_str(&serde_json::Value::from(value).to_string());
+    out.push('"');
+    let mut plain_from = 0;
+    for (at, byte) in value.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // Only ASCII bytes are escaped, and those are always whole characters.
+        out.push_str(&value[plain_from..at]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escaped);
+        }
+        plain_from = at + 1;
+    }
+    out.push_str(&value[plain_from..]);
+    out.push('"');
 }
 
 /// Collects an event's fields as `,"key":value` pairs, keeping numbers and booleans typed.
@@ -259,5 +300,25 @@ impl Visit for JsonFields {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
         let _ = write!(self.pairs, "{}", serde_json::Value::from(value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        for value in [
+            "",
+            "plain",
+            "quote \" and \\ backslash",
+            "line\nbreak\r\ttab",
+            "\u{0}\u{1}\u{1f}\u{7f}\u{8}\u{c}",
+            "émoji 👍 ünïcode \u{2028}",
+            "\"\"\\\\",
+        ] {
+            let mut out = String::new();
+            super::push_json(&mut out, value);
+            assert_eq!(out, serde_json::to_string(value).unwrap(), "{value:?}");
+        }
     }
 }

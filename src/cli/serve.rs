@@ -56,7 +56,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    telemetry::init_json_logs(args.log_level.into());
+    let _logs = telemetry::init_json_logs(args.log_level.into());
     let Some(secret) = args.secret.as_deref().filter(|secret| !secret.is_empty()) else {
         tracing::error!(
             variable = "WEBHOOK_SECRET",
