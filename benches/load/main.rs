@@ -9,7 +9,8 @@
 //! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
 //! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
 //! concurrency 32, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1),
-//! `BENCH_APP` (another build of `app` to run, e.g. one with symbols for a profiler).
+//! `BENCH_APP` (another build of `app` to run, e.g. one with symbols for a profiler),
+//! `BENCH_KEEP` (set: keep the query databases in `target/bench/` to look into).
 
 mod client;
 mod dataset;
@@ -101,8 +102,9 @@ async fn bench(settings: Settings) {
     );
 
     let ingest = throughput(&settings, &scratch.path().join("ingest.db")).await;
-    let small = queries(&settings, scratch.path(), "1k", 1_000).await;
-    let large = queries(&settings, scratch.path(), "1m", settings.rows).await;
+    let small = data_set(scratch.path(), "1k", 1_000);
+    let large = data_set(scratch.path(), "1m", settings.rows);
+    let (small, large) = queries(&settings, small, large).await;
 
     let results = report::results(&ingest, &small, &large);
     let path = settings.out_dir.join("results.json");
@@ -384,9 +386,18 @@ struct Expected {
     short: i64,
 }
 
-/// The latency of each read at one data size, on a database filled in bulk and then served by
-/// a freshly started server (whose start-up is timed).
-async fn queries(settings: &Settings, scratch: &Path, label: &'static str, rows: u64) -> Queries {
+/// A database filled in bulk for the query measurements, and the queries to ask it.
+struct DataSet {
+    label: &'static str,
+    rows: u64,
+    database: PathBuf,
+    fill: Duration,
+    /// `(name, path and query, the total the data set implies)`.
+    plan: Vec<(&'static str, String, i64)>,
+}
+
+/// Fills a database with `rows` messages and plans the queries, with their expected totals.
+fn data_set(scratch: &Path, label: &'static str, rows: u64) -> DataSet {
     let database = scratch.join(format!("queries-{label}.db"));
     let prefix = format!("seed{label}");
     let ts_key = |i: u64| dataset::message(&prefix, i, rows).ts_key;
@@ -412,12 +423,9 @@ async fn queries(settings: &Settings, scratch: &Path, label: &'static str, rows:
         expected.short += i64::from(text_has(SHORT_WORD));
     });
     eprintln!("{label}: loaded {rows} rows in {:.1} s", fill.as_secs_f64());
-
-    let server = Server::start(&database).await;
-    let ready = server.ready;
     let encode =
         |value: &str| -> String { form_urlencoded::byte_serialize(value.as_bytes()).collect() };
-    let plan: Vec<(&'static str, String, i64)> = vec![
+    let plan = vec![
         ("first_page", "/messages".into(), expected.rows),
         (
             "middle_page",
@@ -456,55 +464,102 @@ async fn queries(settings: &Settings, scratch: &Path, label: &'static str, rows:
         ),
         ("stats", "/stats".into(), expected.rows),
     ];
-    let mut results = Vec::new();
-    let mut connection = client::Connection::open(server.address).await;
-    for (name, path, expected_total) in plan {
-        let request = Prepared::get(&path);
-        let mut latencies = Vec::new();
-        let mut total = -1;
-        let budget = Instant::now() + settings.run;
-        for attempt in 0.. {
-            let (status, body, latency_us) = connection.send(&request).await;
-            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-            if attempt == 0 {
-                let answer: Value = serde_json::from_slice(&body).expect("a JSON answer");
-                total = answer["total"]
-                    .as_i64()
-                    .or_else(|| answer["total_messages"].as_i64())
-                    .expect("a total");
-                continue; // the first one warms the caches
+    DataSet {
+        label,
+        rows,
+        database,
+        fill,
+        plan,
+    }
+}
+
+/// The latency of each read on the small and the large data set, each served by a freshly
+/// started server (whose start-up is timed). The two are asked in turn, one request each, so
+/// that whatever else the machine does falls on both alike.
+async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Queries, Queries) {
+    let sets = [small, large];
+    let mut servers = Vec::new();
+    for set in &sets {
+        servers.push(Server::start(&set.database).await);
+    }
+    let mut connections = Vec::new();
+    for server in &servers {
+        connections.push(client::Connection::open(server.address).await);
+    }
+    let mut results: [Vec<QueryResult>; 2] = [Vec::new(), Vec::new()];
+    for index in 0..sets[0].plan.len() {
+        let requests: Vec<Prepared> = sets
+            .iter()
+            .map(|set| Prepared::get(&set.plan[index].1))
+            .collect();
+        let mut latencies: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+        let mut totals = [-1i64; 2];
+        let budget = Instant::now() + settings.run * 2;
+        for round in 0.. {
+            for side in 0..2 {
+                let (status, body, latency_us) = connections[side].send(&requests[side]).await;
+                let path = &sets[side].plan[index].1;
+                assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+                if round == 0 {
+                    // The first answer warms the caches; its total is checked.
+                    let answer: Value = serde_json::from_slice(&body).expect("a JSON answer");
+                    totals[side] = answer["total"]
+                        .as_i64()
+                        .or_else(|| answer["total_messages"].as_i64())
+                        .expect("a total");
+                } else {
+                    latencies[side].push(latency_us);
+                }
             }
-            latencies.push(latency_us);
-            if latencies.len() >= 200 || (latencies.len() >= 5 && Instant::now() >= budget) {
+            let samples = latencies[0].len();
+            if samples >= 200 || (samples >= 5 && Instant::now() >= budget) {
                 break;
             }
         }
-        latencies.sort_unstable();
-        let p50_ms = client::percentile(&latencies, 0.5) / 1000.0;
-        eprintln!(
-            "{label}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, total {total}",
-            latencies.len()
-        );
-        results.push(QueryResult {
-            name,
-            path,
-            p50_ms,
-            samples: latencies.len(),
-            total,
-            expected_total,
+        for side in 0..2 {
+            latencies[side].sort_unstable();
+            let (name, path, expected_total) = sets[side].plan[index].clone();
+            let p50_ms = client::percentile(&latencies[side], 0.5) / 1000.0;
+            eprintln!(
+                "{}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, total {}",
+                sets[side].label,
+                latencies[side].len(),
+                totals[side]
+            );
+            results[side].push(QueryResult {
+                name,
+                path,
+                p50_ms,
+                samples: latencies[side].len(),
+                total: totals[side],
+                expected_total,
+            });
+        }
+    }
+    let mut done = Vec::new();
+    for ((set, server), results) in sets.into_iter().zip(servers).zip(results) {
+        let ready = server.ready;
+        let peak_rss_mb = server.peak_rss_mb();
+        server.stop();
+        if std::env::var_os("BENCH_KEEP").is_some() {
+            let kept = settings.out_dir.join(format!("queries-{}.db", set.label));
+            std::fs::rename(&set.database, &kept).expect("the database can be kept");
+            eprintln!("{}: kept the database at {}", set.label, kept.display());
+        } else {
+            let _ = std::fs::remove_file(&set.database);
+        }
+        done.push(Queries {
+            label: set.label,
+            rows: set.rows,
+            fill: set.fill,
+            ready,
+            peak_rss_mb,
+            results,
         });
     }
-    let peak_rss_mb = server.peak_rss_mb();
-    server.stop();
-    let _ = std::fs::remove_file(&database);
-    Queries {
-        label,
-        rows,
-        fill,
-        ready,
-        peak_rss_mb,
-        results,
-    }
+    let large = done.pop().expect("two data sets");
+    let small = done.pop().expect("two data sets");
+    (small, large)
 }
 
 /// The median of `values`.
