@@ -146,10 +146,30 @@ fn text(random: u64) -> Option<String> {
     Some(words.join(" "))
 }
 
-/// Message `i` of a data set of `n`, with ids under `prefix`.
+/// Message `i` of a data set of `n`, with ids under `prefix`: the history a store holds.
 pub fn message(prefix: &str, i: u64, n: u64) -> NewMessage {
     let random = mix(i ^ 0x5eed);
-    let ts = ts(i, n, random);
+    with_ts(prefix, i, random, ts(i, n, random))
+}
+
+/// Message `i` of live traffic, with ids under `prefix`: sent a millisecond after message
+/// `i - 1`, as webhooks arrive about when they are sent.
+pub fn live_message(prefix: &str, i: u64) -> NewMessage {
+    let random = mix(i ^ 0x117e);
+    let sent =
+        chrono::DateTime::from_timestamp_millis(LIVE_START_MILLIS + i as i64).expect("in range");
+    with_ts(
+        prefix,
+        i,
+        random,
+        sent.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    )
+}
+
+/// When live traffic starts: 2025-06-01T12:00:00Z.
+const LIVE_START_MILLIS: i64 = 1_748_779_200_000;
+
+fn with_ts(prefix: &str, i: u64, random: u64, ts: String) -> NewMessage {
     let ts_key = match webhook_receiver::timestamp::parse_strict_utc(&ts)
         .map(|instant| webhook_receiver::timestamp::instant_key(&instant))
     {

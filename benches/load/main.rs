@@ -173,7 +173,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         let prefix = format!("ingest{next_batch}");
         (0..count as u64)
             .map(|i| {
-                let body = dataset::body(&dataset::message(&prefix, i, count as u64));
+                let body = dataset::body(&dataset::live_message(&prefix, i));
                 let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
                 Prepared::webhook(Bytes::from(body), &signature)
             })
