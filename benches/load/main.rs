@@ -2,9 +2,11 @@
 //! how its cost grows with the data. Prints a table and writes `target/bench/results.json`.
 //!
 //! The machine is shared and noisy, so every figure is a median, and the headline figures are
-//! ratios of runs made in the same process minutes apart: ingest over the HTTP floor (the same
-//! client at the same concurrency against `GET /health/live`), and each query at 1M rows over
-//! the same query at 1k rows.
+//! ratios of measurements taken side by side: ingest over the HTTP floor (the same client at the
+//! same concurrency against `GET /health/live`), each ratio taken within a round whose runs are
+//! seconds apart; and each query at 1M rows over the same query at 1k rows, the two servers
+//! asked in turn, one request each. Server CPU per request (from `/proc`) is reported too: it
+//! does not depend on what else the machine is doing.
 //!
 //! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
 //! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
