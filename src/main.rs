@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use webhook_receiver::cli::{Cli, exit};
 
+/// glibc's allocator spent a sixth of the request threads' time under load (measured with
+/// `perf`); mimalloc's per-thread heaps do not contend.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match Cli::parse().run() {
         Ok(code) => code,

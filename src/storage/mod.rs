@@ -108,7 +108,8 @@ impl Durability {
 pub struct Storage {
     shared: Arc<Shared>,
     writer: writer::WriterHandle,
-    durability: Durability,
+    /// Behind an `Arc` like the rest: the state (and so this handle) is cloned for every request.
+    durability: Arc<Durability>,
 }
 
 /// What the writer thread and the readers share.
@@ -279,7 +280,7 @@ impl Storage {
         let target = connection::Target::new(location)?;
         let mut conn = connection::open_writer(&target)?;
         migrations::run(&mut conn)?;
-        let durability = Durability::read(&conn)?;
+        let durability = Arc::new(Durability::read(&conn)?);
         let file = target.file().and_then(FileId::at);
         let shared = Arc::new(Shared {
             target,
