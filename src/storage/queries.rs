@@ -196,14 +196,20 @@ fn count(conn: &Connection, filters: &Filters, filter: &Where) -> Result<i64, St
                 "SELECT coalesce((SELECT message_count FROM sender_counts WHERE from_msisdn = ?1), 0)",
             )?
             .query_row([from], |row| row.get(0))?,
-        (None, Some(KeyBound::Key(key)), None) if TimePrefixes::of(key).is_some() => {
-            count_since(conn, key)?
-        }
-        _ => conn
-            .prepare_cached(&format!("SELECT count(*) FROM messages {}", filter.sql))?
-            .query_row(params_from_iter(filter.args.iter()), |row| row.get(0))?,
+        (None, Some(KeyBound::Key(key)), None) => match TimePrefixes::of(key) {
+            Some(prefixes) => count_since(conn, key, &prefixes)?,
+            None => count_rows(conn, filter)?,
+        },
+        _ => count_rows(conn, filter)?,
     };
     Ok(total)
+}
+
+/// Rows matching `filter`, counted one by one from the best index.
+fn count_rows(conn: &Connection, filter: &Where) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM messages {}", filter.sql))?
+        .query_row(params_from_iter(filter.args.iter()), |row| row.get(0))?)
 }
 
 /// The bounds that split a `since` count over `time_counts` (see its migration).
@@ -225,10 +231,11 @@ impl<'a> TimePrefixes<'a> {
 
 /// Rows with `ts_key >= key`: whole days after its day, whole minutes after its minute in its
 /// day (both from `time_counts`), and the rows of its own minute from `key` on (from the index).
-fn count_since(conn: &Connection, key: &str) -> Result<i64, StorageError> {
-    let Some(prefixes) = TimePrefixes::of(key) else {
-        unreachable!("checked by the caller")
-    };
+fn count_since(
+    conn: &Connection,
+    key: &str,
+    prefixes: &TimePrefixes<'_>,
+) -> Result<i64, StorageError> {
     // After a day prefix comes `T`, after a minute prefix `:`: the next characters bound them.
     let day_end = format!("{}U", prefixes.day);
     let minute_end = format!("{};", prefixes.minute);
