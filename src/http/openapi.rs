@@ -22,8 +22,6 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 /// The pattern of a request id that is echoed; any other is replaced by a generated UUID.
 pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
-/// The canonical form of a signature header: 64 hex digits, optionally prefixed `sha256=`.
-pub const SIGNATURE_PATTERN: &str = r"^(sha256=)?[0-9a-fA-F]{64}$";
 
 /// The document's fixed parts; the operations come from the router's routes.
 #[derive(OpenApi)]
