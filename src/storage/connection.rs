@@ -75,7 +75,7 @@ pub fn open_writer(target: &Target) -> Result<Connection, StorageError> {
 /// [`open_writer`], except that a database file that has vanished is not created afresh (an
 /// empty database would take every message already delivered for a new one).
 pub fn reopen_writer(target: &Target) -> Result<Connection, StorageError> {
-    if target.on_disk && !Path::new(&target.path).exists() {
+    if target.file().is_some_and(|path| !path.exists()) {
         return Err(StorageError::Vanished);
     }
     // The in-memory database is created again only if the writer was its last connection.
@@ -136,7 +136,7 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             let needle = ctx.get_or_create_aux(1, |value| -> rusqlite::Result<String> {
-                Ok(value.as_str().map(str::to_lowercase).unwrap_or_default())
+                Ok(value.as_str().map(search_fold).unwrap_or_default())
             })?;
             Ok(match ctx.get_raw(0).as_str_or_null()? {
                 Some(haystack) => contains_ci(haystack, &needle),
@@ -166,7 +166,7 @@ pub fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
             .windows(needle.len())
             .any(|window| window.eq_ignore_ascii_case(needle))
     } else {
-        haystack.to_lowercase().contains(needle_lower)
+        search_fold(haystack).contains(needle_lower)
     }
 }
 

@@ -175,11 +175,15 @@ impl Shared {
 
     /// True when the file at the path is no longer the one the connections were opened on.
     pub(crate) fn file_changed(&self) -> bool {
-        let Some(path) = self.target.file() else {
-            return false;
-        };
         let current = *self.file.read().unwrap_or_else(PoisonError::into_inner);
-        FileId::at(path) != current
+        self.moved_from(current)
+    }
+
+    /// True when the file at the path is not `file` (never for an in-memory database).
+    fn moved_from(&self, file: Option<FileId>) -> bool {
+        self.target
+            .file()
+            .is_some_and(|path| FileId::at(path) != file)
     }
 
     /// Moves everyone from the old database file to the one now at the path. Called by the
@@ -246,11 +250,7 @@ impl Shared {
         F: FnOnce(&Connection) -> Result<T, StorageError>,
     {
         let file = self.file.read().unwrap_or_else(PoisonError::into_inner);
-        let moved = self
-            .target
-            .file()
-            .is_some_and(|path| FileId::at(path) != *file);
-        if moved {
+        if self.moved_from(*file) {
             return Attempt::Stale(read);
         }
         let idle = self.lock_idle().pop();
