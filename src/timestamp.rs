@@ -74,9 +74,12 @@ pub fn now_iso() -> String {
 pub(crate) mod strategies {
     use proptest::prelude::*;
 
+    /// Year, month, day, hour, minute, second and fraction digits of a `ts`.
+    pub type TsParts = (i32, u32, u32, u32, u32, u32, Option<String>);
+
     /// The parts of a valid message `ts`: a real calendar date and time in years 0000 to 9999,
     /// and no fraction or 1 to 9 fraction digits.
-    pub fn ts_parts() -> impl Strategy<Value = (i32, u32, u32, u32, u32, u32, Option<String>)> {
+    pub fn ts_parts() -> impl Strategy<Value = TsParts> {
         (
             0..=9999i32,
             1..=12u32,
@@ -92,7 +95,7 @@ pub(crate) mod strategies {
     }
 
     /// The string of [`ts_parts`].
-    pub fn ts_string(parts: &(i32, u32, u32, u32, u32, u32, Option<String>)) -> String {
+    pub fn ts_string(parts: &TsParts) -> String {
         let (y, mo, d, h, mi, s, fraction) = parts;
         let fraction = fraction
             .as_ref()
@@ -186,10 +189,8 @@ mod tests {
 
         use proptest::prelude::*;
 
-        use super::super::strategies::{ts_parts, ts_string};
+        use super::super::strategies::{TsParts as Parts, ts_parts, ts_string};
         use super::*;
-
-        type Parts = (i32, u32, u32, u32, u32, u32, Option<String>);
 
         fn key(ts: &str) -> String {
             match instant_key(&parse_strict_utc(ts).expect("a valid ts parses")) {
