@@ -133,7 +133,7 @@ fn problem_with(name: &'static str, value: &str) -> Option<Problem> {
 }
 
 /// The sortable key of a message timestamp, `None` when it is not in the strict form.
-fn ts_key(ts: &str) -> Option<String> {
+pub fn ts_key(ts: &str) -> Option<String> {
     match timestamp::instant_key(&timestamp::parse_strict_utc(ts)?) {
         KeyBound::Key(key) => Some(key),
         KeyBound::BeforeAll | KeyBound::AfterAll => None,

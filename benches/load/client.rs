@@ -15,6 +15,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use webhook_receiver::load::nearest_rank;
 
 /// One request, ready to send: everything costly (bodies, signatures) is made before the clock.
 #[derive(Clone)]
@@ -86,13 +87,13 @@ impl Outcome {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    /// The latency at `fraction` (0.5 for the median), in milliseconds.
-    pub fn percentile_ms(&self, fraction: f64) -> f64 {
-        percentile(&self.latencies_us, fraction) / 1000.0
+    /// The latency at `percentile` (50 for the median), in milliseconds.
+    pub fn percentile_ms(&self, percentile: f64) -> f64 {
+        percentile_ms(&self.latencies_us, percentile)
     }
 
-    /// Server CPU per request, in microseconds: what a request costs, whatever else the
-    /// machine is doing.
+    /// Server CPU per request, in microseconds: what a request costs, less swayed than a rate
+    /// by whatever else the machine is doing.
     pub fn server_cpu_us(&self) -> f64 {
         self.server_cpu.as_secs_f64() * 1e6 / self.requests as f64
     }
@@ -116,13 +117,9 @@ impl Outcome {
     }
 }
 
-/// The value at `fraction` of sorted `values_us` (nearest rank), in microseconds.
-pub fn percentile(values_us: &[u32], fraction: f64) -> f64 {
-    if values_us.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((values_us.len() as f64 * fraction).ceil() as usize).clamp(1, values_us.len());
-    f64::from(values_us[rank - 1])
+/// The nearest-rank `percentile` of sorted `values_us`, in milliseconds (NaN for no values).
+pub fn percentile_ms(values_us: &[u32], percentile: f64) -> f64 {
+    nearest_rank(values_us, percentile).map_or(f64::NAN, |us| f64::from(us) / 1000.0)
 }
 
 /// Sends the requests of `source` over `concurrency` connections until they are all answered

@@ -170,12 +170,7 @@ pub fn live_message(prefix: &str, i: u64) -> NewMessage {
 const LIVE_START_MILLIS: i64 = 1_748_779_200_000;
 
 fn with_ts(prefix: &str, i: u64, random: u64, ts: String) -> NewMessage {
-    let ts_key = match webhook_receiver::timestamp::parse_strict_utc(&ts)
-        .map(|instant| webhook_receiver::timestamp::instant_key(&instant))
-    {
-        Some(webhook_receiver::timestamp::KeyBound::Key(key)) => key,
-        _ => unreachable!("generated timestamps are valid"),
-    };
+    let ts_key = webhook_receiver::message::ts_key(&ts).expect("generated timestamps are valid");
     NewMessage {
         message_id: format!("{prefix}-{i:08}"),
         from: sender(sender_of(random >> 16)),
@@ -188,14 +183,7 @@ fn with_ts(prefix: &str, i: u64, random: u64, ts: String) -> NewMessage {
 
 /// The JSON body `POST /webhook` would receive for `message`.
 pub fn body(message: &NewMessage) -> String {
-    serde_json::json!({
-        "message_id": message.message_id,
-        "from": message.from,
-        "to": message.to,
-        "ts": message.ts,
-        "text": message.text,
-    })
-    .to_string()
+    serde_json::to_string(message).expect("a message always serializes")
 }
 
 /// Creates `path` at the latest schema and stores messages `0..n` (ids under `prefix`) through

@@ -250,8 +250,8 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             outcome.0.server_cpu_us(),
             outcome.1.rps(),
             outcome.1.server_cpu_us(),
-            outcome.1.percentile_ms(0.5),
-            outcome.1.percentile_ms(0.99),
+            outcome.1.percentile_ms(50.0),
+            outcome.1.percentile_ms(99.0),
             outcome.2.rps(),
             outcome.2.server_cpu_us(),
         );
@@ -266,8 +266,8 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             "concurrency {concurrency}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
             floor.rps(),
             ingest.rps(),
-            ingest.percentile_ms(0.5),
-            ingest.percentile_ms(0.99),
+            ingest.percentile_ms(50.0),
+            ingest.percentile_ms(99.0),
             duplicates.rps()
         );
         sweep.push((concurrency, floor, ingest, duplicates));
@@ -521,7 +521,7 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
         for side in 0..2 {
             latencies[side].sort_unstable();
             let (name, path, expected_total) = sets[side].plan[index].clone();
-            let p50_ms = client::percentile(&latencies[side], 0.5) / 1000.0;
+            let p50_ms = client::percentile_ms(&latencies[side], 50.0);
             eprintln!(
                 "{}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, total {}",
                 sets[side].label,

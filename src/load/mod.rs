@@ -24,7 +24,7 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-pub use report::{Latencies, Report, StatusCount, Summary};
+pub use report::{Latencies, Report, StatusCount, Summary, nearest_rank};
 
 use crate::http::webhook::RESULT_HEADER;
 use crate::signature;

@@ -185,7 +185,7 @@ fn round3(value: f64) -> f64 {
 
 /// The nearest-rank percentile of sorted values: the smallest value with at least `percentile`
 /// percent of the values at or below it.
-fn nearest_rank(sorted: &[Duration], percentile: f64) -> Option<Duration> {
+pub fn nearest_rank<T: Copy>(sorted: &[T], percentile: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }
@@ -212,7 +212,7 @@ mod tests {
         );
         assert_eq!(nearest_rank(&sorted, 0.0), Some(Duration::from_millis(1)));
         assert_eq!(nearest_rank(&ms([7]), 99.0), Some(Duration::from_millis(7)));
-        assert_eq!(nearest_rank(&[], 50.0), None);
+        assert_eq!(nearest_rank::<Duration>(&[], 50.0), None);
     }
 
     #[test]
