@@ -26,3 +26,5 @@ mod testing;
 pub mod timestamp;
 /// Validation problems in FastAPI/Pydantic's shape.
 pub mod validation;
+/// Header names shared by the server and its clients.
+pub mod wire;

@@ -10,8 +10,7 @@ use axum::response::Response;
 
 use super::webhook::{WebhookOutcome, WebhookResult};
 use crate::telemetry;
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+use crate::wire::REQUEST_ID_HEADER;
 
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -26,7 +26,6 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
-pub use middleware::REQUEST_ID_HEADER;
 
 use crate::signature::Verifier;
 use crate::storage::Storage;

@@ -13,12 +13,7 @@ use super::openapi::{ErrorBody, SignatureHeaders, StatusBody, WebhookResultHeade
 use crate::message::NewMessage;
 use crate::storage::Insert;
 use crate::validation::Detail;
-
-/// The signature header, and the one GitHub and Meta send, read when the first is absent.
-pub const SIGNATURE_HEADER: &str = "x-signature";
-pub const HUB_SIGNATURE_HEADER: &str = "x-hub-signature-256";
-/// Tells a sender whether its message was `created` or a `duplicate` (the body is the same).
-pub const RESULT_HEADER: &str = "x-webhook-result";
+use crate::wire::{HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER};
 
 /// What became of a webhook request, for the log line and the metrics.
 #[derive(Debug, Clone)]

@@ -26,8 +26,8 @@ use serde::Serialize;
 
 pub use report::{Latencies, Report, StatusCount, Summary, nearest_rank};
 
-use crate::http::webhook::RESULT_HEADER;
 use crate::signature;
+use crate::wire::{RESULT_HEADER, SIGNATURE_HEADER};
 
 /// One message as `app send` posts it, fields in the contract's order; `text` is left out when
 /// there is none.
@@ -208,10 +208,7 @@ async fn post(client: &reqwest::Client, url: &reqwest::Url, message: &Signed) ->
     let sent = client
         .post(url.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(
-            crate::http::webhook::SIGNATURE_HEADER,
-            message.signature.clone(),
-        )
+        .header(SIGNATURE_HEADER, message.signature.clone())
         .body(message.body.clone())
         .send()
         .await;
