@@ -10,15 +10,14 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::guard;
-use super::openapi::{
-    ErrorBody, ListParams, Readiness, ReadinessChecks, ReadinessStatus, StatusBody,
-};
-use crate::filters::RawListQuery;
+use super::openapi::{ErrorBody, Readiness, ReadinessChecks, ReadinessStatus, StatusBody};
+use crate::filters::{ListQuery, RawListQuery};
 use crate::storage::{self, migrations, queries};
 use crate::validation::Detail;
 
-/// `GET /messages`.
+/// `GET /messages`. The query string is read raw and decoded once by
+/// [`ListQuery::from_query_string`], which `app list` shares: every problem (a value that is not
+/// UTF-8 included) is a 422 in Pydantic's shape, where axum's `Query` would answer 400 in its own.
 #[utoipa::path(
     get,
     path = "/messages",
@@ -27,7 +26,7 @@ use crate::validation::Detail;
     summary = "A page of stored messages, filtered",
     description = "Ordered by `ts` as an instant, then `message_id`. `total` counts every row \
                    matching the filters, ignoring `limit` and `offset`.",
-    params(ListParams),
+    params(RawListQuery),
     responses(
         (status = 200, description = "A page and the total for the filters", body = queries::Page),
         (status = 422, description = "A parameter is invalid; every problem is listed", body = Detail),
@@ -38,16 +37,7 @@ pub async fn list_messages(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<queries::Page>, ApiError> {
-    let query = query.unwrap_or_default();
-    let undecodable = guard::undecodable_parameters(&query);
-    if !undecodable.is_empty() {
-        return Err(ApiError::Validation(undecodable));
-    }
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    let query = RawListQuery::from_pairs(&pairs)
-        .parse()
+    let query = ListQuery::from_query_string(query.as_deref().unwrap_or_default())
         .map_err(ApiError::Validation)?;
     let page = state
         .storage

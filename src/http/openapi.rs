@@ -16,8 +16,8 @@ use serde::Serialize;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-use utoipa::openapi::{KnownFormat, Ref, RefOr, Required, Schema, SchemaFormat};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Ref, RefOr, Required};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 /// The pattern of a request id that is echoed; any other is replaced by a generated UUID.
@@ -152,29 +152,6 @@ impl ReadinessChecks {
     }
 }
 
-/// The query of `GET /messages` (the handler reads it with [`crate::filters::RawListQuery`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size.
-    #[param(required = false, minimum = 1, maximum = 100, default = 50)]
-    pub limit: i64,
-    /// Rows to skip. Any integer from 0 up is accepted (past the last row, the page is empty).
-    #[param(required = false, schema_with = offset_schema)]
-    pub offset: i64,
-    /// Exact sender. An unencoded `+` decodes to a space, so ` 9198…` (or bare digits) means
-    /// `+9198…`. Empty: no filter.
-    #[param(required = false, example = "+919876543210")]
-    pub from: String,
-    /// Rows with `ts >= since` (described in [`since_schema`]).
-    #[param(required = false, schema_with = since_schema, example = "2025-01-15T09:30:00Z")]
-    pub since: String,
-    /// Case-insensitive (Unicode-aware) substring of `text`; `%` and `_` are literal. Empty: no
-    /// filter.
-    #[param(required = false, example = "hello")]
-    pub q: String,
-}
-
 /// The signature headers of `POST /webhook` (the handler reads them from the `HeaderMap`).
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -187,40 +164,6 @@ pub struct SignatureHeaders {
     /// when `X-Signature` is absent, and then checked like it; ignored otherwise.
     #[param(rename = "X-Hub-Signature-256", required = false)]
     pub x_hub_signature_256: String,
-}
-
-/// `offset`: an integer from 0, unbounded (no `int64` format: larger values are accepted too).
-fn offset_schema() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .minimum(Some(0))
-        .default(Some(0.into()))
-        .description(Some(
-            "Rows to skip. Any integer from 0 up is accepted (past the last row, the page is \
-             empty).",
-        ))
-        .into()
-}
-
-/// `since`: a date-time, or empty for no filter. (A `schema_with` parameter loses its doc
-/// comment, so the description is the schema's.)
-fn since_schema() -> Schema {
-    OneOfBuilder::new()
-        .description(Some(
-            "Rows with `ts >= since`, compared as instants: an RFC 3339 date-time, `Z` or a \
-             numeric offset, fraction optional. Empty: no filter.",
-        ))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(0)),
-        )
-        .into()
 }
 
 /// Adds what every operation shares: the `X-Request-ID` request header, the `X-Request-ID`
