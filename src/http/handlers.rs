@@ -1,7 +1,5 @@
 //! The read endpoints, probes and metrics: extract, call storage, answer.
 
-use std::sync::atomic::Ordering;
-
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -115,12 +113,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         ),
         _ => "ok".to_string(),
     };
-    let secret = if state.secret_set {
-        "ok"
-    } else {
-        "WEBHOOK_SECRET is not set"
-    };
-    let accepting = if state.draining.load(Ordering::SeqCst) {
+    // Holds by construction: `app serve` does not start without a secret, and a
+    // `WebhookSecret` is never empty. Reported so that the body keeps its shape.
+    let secret = "ok";
+    let accepting = if state.is_draining() {
         "shutting down"
     } else {
         "ok"

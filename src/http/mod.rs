@@ -6,11 +6,11 @@ mod guard;
 mod handlers;
 mod middleware;
 pub mod openapi;
+mod settings;
+mod state;
 pub mod webhook;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,7 +18,6 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,53 +25,14 @@ use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
+pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, Settings, WebhookSecret};
+pub use state::AppState;
 
-use crate::signature::Verifier;
-use crate::storage::Storage;
-
-/// Default `POST /webhook` body limit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// The most bytes of a request line and headers read; a longer head is refused by the HTTP
 /// layer itself (431, no body) before any of it is parsed.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How much longer than a request may take shutdown waits for open connections to finish.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
-
-/// What every handler may use. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub storage: Storage,
-    pub verifier: Arc<Verifier>,
-    pub secret_set: bool,
-    pub metrics: PrometheusHandle,
-    /// Set when shutdown begins: readiness answers 503 so that traffic drains.
-    pub draining: Arc<AtomicBool>,
-    pub max_body_bytes: usize,
-    /// How long a request may take, its headers arriving included (408, or the connection
-    /// closed when the headers are not in by then).
-    pub request_timeout: Duration,
-    /// After the shutdown signal, how long to keep serving (readiness 503) before closing, so
-    /// that load balancers stop sending first.
-    pub shutdown_drain: Duration,
-}
-
-impl AppState {
-    pub fn new(storage: Storage, secret: &str, previous_secret: Option<&str>) -> Self {
-        Self {
-            storage,
-            verifier: Arc::new(Verifier::new(
-                secret.as_bytes(),
-                previous_secret.map(str::as_bytes),
-            )),
-            secret_set: !secret.is_empty(),
-            metrics: crate::telemetry::prometheus(),
-            draining: Arc::default(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            request_timeout: Duration::from_secs(10),
-            shutdown_drain: Duration::ZERO,
-        }
-    }
-}
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
@@ -100,7 +60,7 @@ fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Serves HTTP/1.1 until `shutdown` resolves. Then readiness turns 503 and, after
-/// [`AppState::shutdown_drain`] more of normal serving, no new connection is accepted, requests in
+/// [`Settings::shutdown_drain`] more of normal serving, no new connection is accepted, requests in
 /// flight finish (for at most the request timeout and a margin), and the writer commits what it
 /// was given before this returns.
 ///
@@ -118,12 +78,11 @@ pub async fn serve(
         .header_read_timeout(state.request_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
     let connections = GracefulShutdown::new();
-    let draining = Arc::clone(&state.draining);
-    let drain = state.shutdown_drain;
+    let draining = state.clone();
     let stop = async move {
         shutdown.await;
-        draining.store(true, Ordering::SeqCst);
-        tokio::time::sleep(drain).await;
+        draining.start_draining();
+        tokio::time::sleep(draining.shutdown_drain).await;
     };
     tokio::pin!(stop);
     loop {
