@@ -6,9 +6,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use super::error::ApiError;
-use super::webhook::{WebhookOutcome, WebhookResult};
+use super::outcome::WebhookOutcome;
+use super::state::AppState;
 
 /// The longest request URI (path and query) answered by a handler; longer ones get a 414.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -20,7 +20,7 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
     let webhook = is_webhook(&request);
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => rejected(ApiError::RequestTimeout, webhook, WebhookResult::Timeout),
+        Err(_) => rejected(ApiError::RequestTimeout, webhook),
     }
 }
 
@@ -29,8 +29,7 @@ pub async fn bounded_uri(request: Request, next: Next) -> Response {
     let uri = request.uri();
     let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if length > MAX_URI_BYTES {
-        let webhook = is_webhook(&request);
-        return rejected(ApiError::UriTooLong, webhook, WebhookResult::BadRequest);
+        return rejected(ApiError::UriTooLong, is_webhook(&request));
     }
     next.run(request).await
 }
@@ -44,14 +43,11 @@ fn is_webhook(request: &Request) -> bool {
 
 /// The error's response, carrying a webhook outcome for the log line and metrics when the
 /// request was for `/webhook`.
-fn rejected(error: ApiError, webhook: bool, result: WebhookResult) -> Response {
+fn rejected(error: ApiError, webhook: bool) -> Response {
+    let outcome = webhook.then(|| WebhookOutcome::without_message(error.webhook_result()));
     let mut response = error.into_response();
-    if webhook {
-        response.extensions_mut().insert(WebhookOutcome {
-            result,
-            message_id: None,
-            conflict: false,
-        });
+    if let Some(outcome) = outcome {
+        response.extensions_mut().insert(outcome);
     }
     response
 }

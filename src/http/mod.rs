@@ -1,14 +1,27 @@
 //! The HTTP API: [`router`] builds the app without binding (tests drive it in-process), and
 //! [`serve`] runs it on a listener until a shutdown future resolves, then drains the writer.
 
-mod error;
-mod guard;
-mod handlers;
-mod middleware;
-pub mod openapi;
+// Layered: a module uses only modules of the groups above its own.
+// What the server is configured with, answers with, and records of a webhook request.
+mod body;
+mod outcome;
 mod settings;
+
+// Its errors and its state.
+mod error;
 mod state;
-pub mod webhook;
+
+// What every request passes, and the handlers, one module per resource.
+mod guard;
+mod health;
+mod messages;
+mod metrics;
+mod middleware;
+mod stats;
+mod webhook;
+
+// The routes, registered from the handlers' OpenAPI annotations, and the document.
+pub mod openapi;
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,9 +32,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
@@ -34,29 +44,17 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How much longer than a request may take shutdown waits for open connections to finish.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
-/// The whole API.
+/// The whole API: the documented routes, JSON answers for unknown routes and methods, and the
+/// guards and middleware every request passes.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = routes().split_for_parts();
+    let (routes, _) = openapi::routes().split_for_parts();
     routes
-        .fallback(handlers::not_found)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(guard::bounded_uri))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn(middleware::observe))
         .with_state(state)
-}
-
-/// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
-/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(webhook::receive))
-        .routes(routes!(handlers::list_messages))
-        .routes(routes!(handlers::stats))
-        .routes(routes!(handlers::live))
-        .routes(routes!(handlers::ready))
-        .routes(routes!(handlers::metrics))
-        .routes(routes!(openapi::openapi_json))
 }
 
 /// Serves HTTP/1.1 until `shutdown` resolves. Then readiness turns 503 and, after
