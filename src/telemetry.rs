@@ -57,9 +57,10 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
-/// The exposition text with its families in a fixed order, the two the brief names first, then
-/// the rest by name, and no blank lines between them: `curl /metrics | head` shows both. (The
-/// exporter's own order follows its hash maps and changes from run to run.)
+/// The exposition text with its families in a fixed order, the webhook and HTTP request counts
+/// first, then the rest by name, and no blank lines between them: an operator's
+/// `curl /metrics | head` shows both. (The exporter's own order follows its hash maps and
+/// changes from run to run.)
 pub fn render(handle: &PrometheusHandle) -> String {
     const FIRST: [&str; 3] = [
         WEBHOOK_REQUESTS_TOTAL,

@@ -1,5 +1,5 @@
-//! Validation problems in FastAPI/Pydantic's shape, so that clients written for the original
-//! brief read our 422 bodies unchanged: `{"detail":[{"type","loc","msg","input","ctx"?}…]}`.
+//! Validation problems in FastAPI/Pydantic's shape, so that clients written against a FastAPI
+//! receiver read our 422 bodies unchanged: `{"detail":[{"type","loc","msg","input","ctx"?}…]}`.
 
 use serde::Serialize;
 use serde_json::{Value, json};

@@ -1,11 +1,13 @@
-//! `RawListQuery::parse` with arbitrary values, and `from_pairs` with an arbitrary query string:
-//! it never panics, every failure is a query problem, and every success is within bounds.
+//! `RawListQuery::parse` with arbitrary values, and `ListQuery::from_query_string` with an
+//! arbitrary query string: it never panics, every failure is a query problem, and every success
+//! is within bounds.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use webhook_receiver::filters::{MAX_LIMIT, RawListQuery};
+use webhook_receiver::filters::{ListQuery, MAX_LIMIT, RawListQuery};
+use webhook_receiver::validation::Problem;
 
 #[derive(Debug, Arbitrary)]
 struct Input<'a> {
@@ -17,8 +19,8 @@ struct Input<'a> {
     query_string: &'a [u8],
 }
 
-fn check(raw: &RawListQuery<'_>) {
-    match raw.parse() {
+fn check(parsed: Result<ListQuery, Vec<Problem>>) {
+    match parsed {
         Ok(query) => {
             assert!((1..=MAX_LIMIT).contains(&query.limit));
             assert!(query.offset >= 0);
@@ -31,15 +33,15 @@ fn check(raw: &RawListQuery<'_>) {
 }
 
 fuzz_target!(|input: Input<'_>| {
-    check(&RawListQuery {
+    let raw = RawListQuery {
         limit: input.limit,
         offset: input.offset,
         from: input.from,
         since: input.since,
         q: input.q,
-    });
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(input.query_string)
-        .into_owned()
-        .collect();
-    check(&RawListQuery::from_pairs(&pairs));
+    };
+    check(raw.parse());
+    check(ListQuery::from_query_string(&String::from_utf8_lossy(
+        input.query_string,
+    )));
 });

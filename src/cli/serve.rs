@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::config::{DatabaseArgs, LogLevel};
-use crate::http::{self, AppState};
+use crate::config::{DatabaseArgs, Location, LogLevel};
+use crate::http::{self, AppState, Settings, WebhookSecret};
 use crate::storage::Storage;
 use crate::telemetry;
 
@@ -47,7 +47,7 @@ pub struct Args {
     pub max_body_bytes: usize,
 
     /// Seconds a request may take before it is answered 408 (so that shutdown always ends)
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = http::DEFAULT_REQUEST_TIMEOUT.as_secs())]
     pub request_timeout_secs: u64,
 
     /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing
@@ -55,22 +55,61 @@ pub struct Args {
     pub shutdown_drain_secs: u64,
 }
 
+/// What `app serve` runs with: the arguments checked and typed once, before anything starts.
+#[derive(Debug)]
+struct Config {
+    location: Location,
+    host: String,
+    port: u16,
+    settings: Settings,
+}
+
+/// A setting the server refuses to start with: the variable, and why.
+#[derive(Debug)]
+struct Refusal {
+    variable: &'static str,
+    message: String,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = Refusal;
+
+    fn try_from(args: Args) -> Result<Self, Refusal> {
+        let Some(secret) = args.secret.and_then(WebhookSecret::new) else {
+            return Err(Refusal {
+                variable: "WEBHOOK_SECRET",
+                message: "WEBHOOK_SECRET is not set: refusing to start".to_string(),
+            });
+        };
+        let location = args.database.location().map_err(|message| Refusal {
+            variable: "DATABASE_URL",
+            message,
+        })?;
+        Ok(Self {
+            location,
+            host: args.host,
+            port: args.port,
+            settings: Settings {
+                secret,
+                previous_secret: args.previous_secret.and_then(WebhookSecret::new),
+                max_body_bytes: args.max_body_bytes,
+                request_timeout: Duration::from_secs(args.request_timeout_secs),
+                shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),
+            },
+        })
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _logs = telemetry::init_json_logs(args.log_level.into());
-    let Some(secret) = args.secret.as_deref().filter(|secret| !secret.is_empty()) else {
-        tracing::error!(
-            variable = "WEBHOOK_SECRET",
-            "WEBHOOK_SECRET is not set: refusing to start"
-        );
-        return Ok(ExitCode::from(EXIT_CONFIG));
-    };
-    let location = match args.database.location() {
-        Ok(location) => location,
-        Err(problem) => {
-            tracing::error!(variable = "DATABASE_URL", "{problem}");
+    let config = match Config::try_from(args) {
+        Ok(config) => config,
+        Err(Refusal { variable, message }) => {
+            tracing::error!(variable, "{message}");
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
+    let location = config.location;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
@@ -81,18 +120,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         };
-        let listener = match TcpListener::bind((args.host.as_str(), args.port)).await {
+        let listener = match TcpListener::bind((config.host.as_str(), config.port)).await {
             Ok(listener) => listener,
             Err(error) => {
-                tracing::error!(host = %args.host, port = args.port, error = %error, "cannot listen");
+                tracing::error!(host = %config.host, port = config.port, error = %error, "cannot listen");
                 return Ok(ExitCode::FAILURE);
             }
         };
         let durability = storage.durability().clone();
-        let mut state = AppState::new(storage, secret, args.previous_secret.as_deref());
-        state.max_body_bytes = args.max_body_bytes;
-        state.request_timeout = Duration::from_secs(args.request_timeout_secs);
-        state.shutdown_drain = Duration::from_secs(args.shutdown_drain_secs);
+        let state = AppState::new(storage, &config.settings);
         let address = listener.local_addr()?;
         tracing::info!(
             address = %address,

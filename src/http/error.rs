@@ -4,8 +4,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
+use super::body::ErrorBody;
+use super::outcome::WebhookResult;
 use crate::validation::{self, Problem};
 
 #[derive(Debug)]
@@ -30,36 +31,40 @@ pub enum ApiError {
     MethodNotAllowed,
 }
 
+impl ApiError {
+    /// What this error makes of a webhook request, for its log line and metrics.
+    pub fn webhook_result(&self) -> WebhookResult {
+        match self {
+            Self::PayloadTooLarge => WebhookResult::PayloadTooLarge,
+            Self::InvalidSignature => WebhookResult::InvalidSignature,
+            Self::Validation(_) => WebhookResult::ValidationError,
+            Self::StorageUnavailable => WebhookResult::StorageUnavailable,
+            Self::RequestTimeout => WebhookResult::Timeout,
+            Self::BadRequest | Self::UriTooLong | Self::NotFound | Self::MethodNotAllowed => {
+                WebhookResult::BadRequest
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, body) = match self {
+        let (status, detail) = match self {
             Self::Validation(problems) => {
                 let body = Json(validation::Detail { detail: &problems });
                 return (StatusCode::UNPROCESSABLE_ENTITY, body).into_response();
             }
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, detail("payload too large")),
-            Self::InvalidSignature => (StatusCode::UNAUTHORIZED, detail("invalid signature")),
-            Self::StorageUnavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                detail("storage unavailable"),
-            ),
-            Self::BadRequest => (
-                StatusCode::BAD_REQUEST,
-                detail("could not read the request body"),
-            ),
-            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, detail("request timeout")),
-            Self::UriTooLong => (StatusCode::URI_TOO_LONG, detail("URI too long")),
-            Self::NotFound => (StatusCode::NOT_FOUND, detail("Not Found")),
-            Self::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, detail("Method Not Allowed"))
-            }
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload too large"),
+            Self::InvalidSignature => (StatusCode::UNAUTHORIZED, "invalid signature"),
+            Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+            Self::BadRequest => (StatusCode::BAD_REQUEST, "could not read the request body"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request timeout"),
+            Self::UriTooLong => (StatusCode::URI_TOO_LONG, "URI too long"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "Not Found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
         };
-        (status, Json(body)).into_response()
+        (status, Json(ErrorBody { detail })).into_response()
     }
-}
-
-fn detail(text: &str) -> serde_json::Value {
-    json!({ "detail": text })
 }
 
 impl From<crate::storage::StorageError> for ApiError {

@@ -8,10 +8,11 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::webhook::{WebhookOutcome, WebhookResult};
+use super::outcome::{WebhookOutcome, WebhookResult};
 use crate::telemetry;
 use crate::wire::REQUEST_ID_HEADER;
 
+/// Times the request, gives it an id, then logs and counts what it was answered.
 pub async fn observe(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request

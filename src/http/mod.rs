@@ -1,16 +1,29 @@
 //! The HTTP API: [`router`] builds the app without binding (tests drive it in-process), and
 //! [`serve`] runs it on a listener until a shutdown future resolves, then drains the writer.
 
+// Layered: a module uses only modules of the groups above its own.
+// What the server is configured with, answers with, and records of a webhook request.
+mod body;
+mod outcome;
+mod settings;
+
+// Its errors and its state.
 mod error;
+mod state;
+
+// What every request passes, and the handlers, one module per resource.
 mod guard;
-mod handlers;
+mod health;
+mod messages;
+mod metrics;
 mod middleware;
+mod stats;
+mod webhook;
+
+// The routes, registered from the handlers' OpenAPI annotations, and the document.
 pub mod openapi;
-pub mod webhook;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,89 +31,34 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
+pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, Settings, WebhookSecret};
+pub use state::AppState;
 
-use crate::signature::Verifier;
-use crate::storage::Storage;
-
-/// Default `POST /webhook` body limit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// The most bytes of a request line and headers read; a longer head is refused by the HTTP
 /// layer itself (431, no body) before any of it is parsed.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How much longer than a request may take shutdown waits for open connections to finish.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
-/// What every handler may use. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub storage: Storage,
-    pub verifier: Arc<Verifier>,
-    pub secret_set: bool,
-    pub metrics: PrometheusHandle,
-    /// Set when shutdown begins: readiness answers 503 so that traffic drains.
-    pub draining: Arc<AtomicBool>,
-    pub max_body_bytes: usize,
-    /// How long a request may take, its headers arriving included (408, or the connection
-    /// closed when the headers are not in by then).
-    pub request_timeout: Duration,
-    /// After the shutdown signal, how long to keep serving (readiness 503) before closing, so
-    /// that load balancers stop sending first.
-    pub shutdown_drain: Duration,
-}
-
-impl AppState {
-    pub fn new(storage: Storage, secret: &str, previous_secret: Option<&str>) -> Self {
-        Self {
-            storage,
-            verifier: Arc::new(Verifier::new(
-                secret.as_bytes(),
-                previous_secret.map(str::as_bytes),
-            )),
-            secret_set: !secret.is_empty(),
-            metrics: crate::telemetry::prometheus(),
-            draining: Arc::default(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            request_timeout: Duration::from_secs(10),
-            shutdown_drain: Duration::ZERO,
-        }
-    }
-}
-
-/// The whole API.
+/// The whole API: the documented routes, JSON answers for unknown routes and methods, and the
+/// guards and middleware every request passes.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = routes().split_for_parts();
+    let (routes, _) = openapi::routes().split_for_parts();
     routes
-        .fallback(handlers::not_found)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(guard::bounded_uri))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn(middleware::observe))
         .with_state(state)
 }
 
-/// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
-/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
-fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(webhook::receive))
-        .routes(routes!(handlers::list_messages))
-        .routes(routes!(handlers::stats))
-        .routes(routes!(handlers::live))
-        .routes(routes!(handlers::ready))
-        .routes(routes!(handlers::metrics))
-        .routes(routes!(openapi::openapi_json))
-}
-
 /// Serves HTTP/1.1 until `shutdown` resolves. Then readiness turns 503 and, after
-/// [`AppState::shutdown_drain`] more of normal serving, no new connection is accepted, requests in
+/// [`Settings::shutdown_drain`] more of normal serving, no new connection is accepted, requests in
 /// flight finish (for at most the request timeout and a margin), and the writer commits what it
 /// was given before this returns.
 ///
@@ -118,12 +76,11 @@ pub async fn serve(
         .header_read_timeout(state.request_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
     let connections = GracefulShutdown::new();
-    let draining = Arc::clone(&state.draining);
-    let drain = state.shutdown_drain;
+    let draining = state.clone();
     let stop = async move {
         shutdown.await;
-        draining.store(true, Ordering::SeqCst);
-        tokio::time::sleep(drain).await;
+        draining.start_draining();
+        tokio::time::sleep(draining.shutdown_drain).await;
     };
     tokio::pin!(stop);
     loop {

@@ -1,24 +1,28 @@
-//! The OpenAPI 3.1 document of the API, served at `GET /openapi.json`.
+//! The routes and their OpenAPI 3.1 document, served at `GET /openapi.json`.
 //!
-//! It is generated from the code, so it cannot drift: each handler's `#[utoipa::path]` gives its
-//! operation, the body and response types derive their schemas, and the router registers its
-//! routes from those same annotations (`super::routes`), so no route is served undocumented and
-//! no documented route is missing. What no single handler owns is added here: the `X-Request-ID`
-//! header every request may send and every response carries, and the 408 of the request timeout.
-//!
-//! The types below describe bodies the handlers build with `json!`; the integration tests and
-//! `make schemathesis` check every real response against them.
+//! The document is generated from the code, so it cannot drift: each handler's
+//! `#[utoipa::path]` gives its operation, the types the handlers return derive their schemas,
+//! and [`routes`] registers every route from those same annotations, so no route is served
+//! undocumented and no documented route is missing. What no single handler owns is added here:
+//! the `X-Request-ID` header every request may send and every response carries, and the 408 of
+//! the request timeout. The integration tests and `make schemathesis` check every real response
+//! against the document.
 
 use std::sync::OnceLock;
 
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-use utoipa::openapi::{KnownFormat, Ref, RefOr, Required, Schema, SchemaFormat};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Ref, RefOr, Required};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::state::AppState;
+use super::webhook::WebhookResultHeader;
+use super::{health, messages, metrics, stats, webhook};
 
 /// The pattern of a request id that is echoed; any other is replaced by a generated UUID.
 pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
@@ -41,9 +45,22 @@ pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
 )]
 pub struct ApiDoc;
 
+/// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
+/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(webhook::receive))
+        .routes(routes!(messages::list_messages))
+        .routes(routes!(stats::stats))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi_json))
+}
+
 /// The whole document, as `GET /openapi.json` serves it.
 pub fn document() -> utoipa::openapi::OpenApi {
-    let mut document = super::routes().into_openapi();
+    let mut document = routes().into_openapi();
     CommonHeadersAndTimeout.modify(&mut document);
     document
 }
@@ -62,165 +79,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     Json(DOCUMENT.get_or_init(document))
-}
-
-/// `{"status":"ok"}`.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Status)]
-pub struct StatusBody {
-    pub status: StatusOk,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum StatusOk {
-    Ok,
-}
-
-/// `{"detail": "…"}`: the body of a 400, 401, 413 or 503.
-#[derive(Serialize, ToSchema)]
-#[schema(as = ErrorDetail)]
-pub struct ErrorBody {
-    #[schema(example = "invalid signature")]
-    pub detail: String,
-}
-
-/// What `X-Webhook-Result` says of a 200: the message was stored now, or had been before.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookResultHeader {
-    Created,
-    Duplicate,
-}
-
-/// The body of `GET /health/ready`.
-#[derive(Serialize, ToSchema)]
-pub struct Readiness {
-    pub status: ReadinessStatus,
-    /// On 503: `not ready: ` and the failing checks' names.
-    #[schema(nullable = false, example = "not ready: database")]
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    pub checks: ReadinessChecks,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReadinessStatus {
-    Ok,
-    Unavailable,
-}
-
-/// Each check is `ok` or says what is wrong.
-#[derive(Serialize, ToSchema)]
-pub struct ReadinessChecks {
-    /// The database answers.
-    #[schema(example = "ok")]
-    pub database: String,
-    /// The schema is at the latest migration.
-    #[schema(example = "ok")]
-    pub schema: String,
-    /// The last commit succeeded, or a probe commit does now.
-    #[schema(example = "ok")]
-    pub writer: String,
-    /// The file system is writable with room to spare.
-    #[schema(example = "ok")]
-    pub disk: String,
-    /// `WEBHOOK_SECRET` is set.
-    #[schema(example = "ok")]
-    pub secret: String,
-    /// The server is not shutting down.
-    #[schema(example = "ok")]
-    pub accepting: String,
-}
-
-impl ReadinessChecks {
-    /// The names of the checks that are not `ok`, in declaration order.
-    pub fn failing(&self) -> Vec<&'static str> {
-        [
-            ("database", &self.database),
-            ("schema", &self.schema),
-            ("writer", &self.writer),
-            ("disk", &self.disk),
-            ("secret", &self.secret),
-            ("accepting", &self.accepting),
-        ]
-        .into_iter()
-        .filter(|(_, value)| value.as_str() != "ok")
-        .map(|(name, _)| name)
-        .collect()
-    }
-}
-
-/// The query of `GET /messages` (the handler reads it with [`crate::filters::RawListQuery`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Page size.
-    #[param(required = false, minimum = 1, maximum = 100, default = 50)]
-    pub limit: i64,
-    /// Rows to skip. Any integer from 0 up is accepted (past the last row, the page is empty).
-    #[param(required = false, schema_with = offset_schema)]
-    pub offset: i64,
-    /// Exact sender. An unencoded `+` decodes to a space, so ` 9198…` (or bare digits) means
-    /// `+9198…`. Empty: no filter.
-    #[param(required = false, example = "+919876543210")]
-    pub from: String,
-    /// Rows with `ts >= since` (described in [`since_schema`]).
-    #[param(required = false, schema_with = since_schema, example = "2025-01-15T09:30:00Z")]
-    pub since: String,
-    /// Case-insensitive (Unicode-aware) substring of `text`; `%` and `_` are literal. Empty: no
-    /// filter.
-    #[param(required = false, example = "hello")]
-    pub q: String,
-}
-
-/// The signature headers of `POST /webhook` (the handler reads them from the `HeaderMap`).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct SignatureHeaders {
-    /// Hex HMAC-SHA256 of the raw body bytes keyed with `WEBHOOK_SECRET` (upper- or lower-case;
-    /// a `sha256=` prefix is accepted). When it is absent, `X-Hub-Signature-256` is read instead.
-    #[param(rename = "X-Signature", pattern = r"^(sha256=)?[0-9a-fA-F]{64}$")]
-    pub x_signature: String,
-    /// The same signature as GitHub and Meta send it (`sha256=` and 64 hex digits). Read only
-    /// when `X-Signature` is absent, and then checked like it; ignored otherwise.
-    #[param(rename = "X-Hub-Signature-256", required = false)]
-    pub x_hub_signature_256: String,
-}
-
-/// `offset`: an integer from 0, unbounded (no `int64` format: larger values are accepted too).
-fn offset_schema() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .minimum(Some(0))
-        .default(Some(0.into()))
-        .description(Some(
-            "Rows to skip. Any integer from 0 up is accepted (past the last row, the page is \
-             empty).",
-        ))
-        .into()
-}
-
-/// `since`: a date-time, or empty for no filter. (A `schema_with` parameter loses its doc
-/// comment, so the description is the schema's.)
-fn since_schema() -> Schema {
-    OneOfBuilder::new()
-        .description(Some(
-            "Rows with `ts >= since`, compared as instants: an RFC 3339 date-time, `Z` or a \
-             numeric offset, fraction optional. Empty: no filter.",
-        ))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
-        )
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .max_length(Some(0)),
-        )
-        .into()
 }
 
 /// Adds what every operation shares: the `X-Request-ID` request header, the `X-Request-ID`

@@ -3,52 +3,19 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::AppState;
+use super::body::{ErrorBody, StatusBody};
 use super::error::ApiError;
-use super::openapi::{ErrorBody, SignatureHeaders, StatusBody, WebhookResultHeader};
+use super::outcome::{WebhookOutcome, WebhookResult};
+use super::state::AppState;
 use crate::message::NewMessage;
 use crate::storage::Insert;
 use crate::validation::Detail;
 use crate::wire::{HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER};
-
-/// What became of a webhook request, for the log line and the metrics.
-#[derive(Debug, Clone)]
-pub struct WebhookOutcome {
-    pub result: WebhookResult,
-    pub message_id: Option<String>,
-    pub conflict: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WebhookResult {
-    Created,
-    Duplicate,
-    InvalidSignature,
-    ValidationError,
-    PayloadTooLarge,
-    StorageUnavailable,
-    BadRequest,
-    Timeout,
-}
-
-impl WebhookResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Duplicate => "duplicate",
-            Self::InvalidSignature => "invalid_signature",
-            Self::ValidationError => "validation_error",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::StorageUnavailable => "storage_unavailable",
-            Self::BadRequest => "bad_request",
-            Self::Timeout => "timeout",
-        }
-    }
-}
 
 /// `POST /webhook`.
 #[utoipa::path(
@@ -84,39 +51,26 @@ impl WebhookResult {
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let (mut response, outcome) = match ingest(&state, &headers, body).await {
         Ok((message_id, insert)) => {
-            let (result, conflict) = match insert {
-                Insert::Created => (WebhookResult::Created, false),
-                Insert::Duplicate { conflict } => (WebhookResult::Duplicate, conflict),
+            let (stored, conflict) = match insert {
+                Insert::Created => (WebhookResultHeader::Created, false),
+                Insert::Duplicate { conflict } => (WebhookResultHeader::Duplicate, conflict),
             };
-            let mut response = (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response();
-            response
-                .headers_mut()
-                .insert(RESULT_HEADER, HeaderValue::from_static(result.as_str()));
-            (
-                response,
-                WebhookOutcome {
-                    result,
-                    message_id: Some(message_id),
-                    conflict,
-                },
-            )
+            let result = stored.result();
+            let header = [(RESULT_HEADER, result.as_str())];
+            let outcome = WebhookOutcome {
+                result,
+                message_id: Some(message_id),
+                conflict,
+            };
+            ((header, Json(StatusBody::OK)).into_response(), outcome)
         }
         Err((error, message_id)) => {
-            let result = match &error {
-                ApiError::PayloadTooLarge => WebhookResult::PayloadTooLarge,
-                ApiError::InvalidSignature => WebhookResult::InvalidSignature,
-                ApiError::Validation(_) => WebhookResult::ValidationError,
-                ApiError::StorageUnavailable => WebhookResult::StorageUnavailable,
-                _ => WebhookResult::BadRequest,
+            let outcome = WebhookOutcome {
+                result: error.webhook_result(),
+                message_id,
+                conflict: false,
             };
-            (
-                error.into_response(),
-                WebhookOutcome {
-                    result,
-                    message_id,
-                    conflict: false,
-                },
-            )
+            (error.into_response(), outcome)
         }
     };
     response.extensions_mut().insert(outcome);
@@ -181,4 +135,54 @@ async fn read_limited(
 fn message_id_of(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     value.get("message_id")?.as_str().map(str::to_string)
+}
+
+/// The signature headers of `POST /webhook`, for the document (the handler reads them from the
+/// `HeaderMap`, as it must see both before choosing one).
+#[derive(IntoParams)]
+#[expect(
+    dead_code,
+    reason = "it describes headers; the handler reads them from the HeaderMap"
+)]
+#[into_params(parameter_in = Header)]
+pub struct SignatureHeaders {
+    /// Hex HMAC-SHA256 of the raw body bytes keyed with `WEBHOOK_SECRET` (upper- or lower-case;
+    /// a `sha256=` prefix is accepted). When it is absent, `X-Hub-Signature-256` is read instead.
+    #[param(rename = "X-Signature", pattern = r"^(sha256=)?[0-9a-fA-F]{64}$")]
+    pub x_signature: String,
+    /// The same signature as GitHub and Meta send it (`sha256=` and 64 hex digits). Read only
+    /// when `X-Signature` is absent, and then checked like it; ignored otherwise.
+    #[param(rename = "X-Hub-Signature-256", required = false)]
+    pub x_hub_signature_256: String,
+}
+
+/// What `X-Webhook-Result` says of a 200: the message was stored now, or had been before.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookResultHeader {
+    Created,
+    Duplicate,
+}
+
+impl WebhookResultHeader {
+    /// The request's result, whose name is the header's value.
+    fn result(self) -> WebhookResult {
+        match self {
+            Self::Created => WebhookResult::Created,
+            Self::Duplicate => WebhookResult::Duplicate,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_result_header_values_are_the_ones_sent() {
+        for stored in [WebhookResultHeader::Created, WebhookResultHeader::Duplicate] {
+            let documented = serde_json::to_value(stored).unwrap();
+            assert_eq!(documented, stored.result().as_str());
+        }
+    }
 }

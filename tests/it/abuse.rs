@@ -21,7 +21,7 @@ async fn assert_still_serving(app: &TestApp) {
 
 /// A server whose request timeout is one second, so that slow-client tests are quick.
 async fn impatient_app() -> TestApp {
-    TestApp::spawn_with(|state| state.request_timeout = Duration::from_secs(1)).await
+    TestApp::spawn_with(|settings| settings.request_timeout = Duration::from_secs(1)).await
 }
 
 #[tokio::test]

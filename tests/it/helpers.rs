@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use webhook_receiver::config::Location;
-use webhook_receiver::http::{self, AppState};
+use webhook_receiver::http::{self, AppState, Settings, WebhookSecret};
 use webhook_receiver::signature;
 use webhook_receiver::storage::Storage;
 
@@ -38,8 +38,8 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// A server whose state `configure` may adjust first (limits, a previous secret…).
-    pub async fn spawn_with(configure: impl FnOnce(&mut AppState)) -> Self {
+    /// A server whose settings `configure` may adjust first (limits, a previous secret…).
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db_path = dir.path().join("nested").join("app.db");
         Self::spawn_at(dir, db_path, configure).await
@@ -50,11 +50,12 @@ impl TestApp {
     pub async fn spawn_at(
         dir: TempDir,
         db_path: PathBuf,
-        configure: impl FnOnce(&mut AppState),
+        configure: impl FnOnce(&mut Settings),
     ) -> Self {
         let storage = Storage::open(&Location::File(db_path.clone())).unwrap();
-        let mut state = AppState::new(storage, SECRET, None);
-        configure(&mut state);
+        let mut settings = Settings::new(secret(SECRET));
+        configure(&mut settings);
+        let state = AppState::new(storage, &settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -139,6 +140,11 @@ impl TestApp {
         self.shutdown.take().unwrap().send(()).unwrap();
         self.server.take().unwrap().await.unwrap().unwrap();
     }
+}
+
+/// A webhook secret for the settings of a [`TestApp`].
+pub fn secret(secret: &str) -> WebhookSecret {
+    WebhookSecret::new(secret).expect("a test secret is not empty")
 }
 
 /// A message body with the given fields.

@@ -101,11 +101,9 @@ async fn accepted_signature_forms_are_verified_against_the_raw_body() {
 
 #[tokio::test]
 async fn the_previous_secret_is_accepted_during_a_rotation() {
-    let app = TestApp::spawn_with(|state| {
-        state.verifier = std::sync::Arc::new(signature::Verifier::new(
-            b"new-secret",
-            Some(SECRET.as_bytes()),
-        ));
+    let app = TestApp::spawn_with(|settings| {
+        settings.secret = secret("new-secret");
+        settings.previous_secret = Some(secret(SECRET));
     })
     .await;
     assert_eq!(app.post_signed(GRADERS_BODY).await.status(), StatusCode::OK);
@@ -169,7 +167,7 @@ async fn every_bad_signature_is_401_and_stores_nothing() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_before_the_signature_is_checked() {
-    let app = TestApp::spawn_with(|state| state.max_body_bytes = 1024).await;
+    let app = TestApp::spawn_with(|settings| settings.max_body_bytes = 1024).await;
     let text = "x".repeat(2000);
     let body = message("big", "+911", "2025-01-15T10:00:00Z", Some(&text)).to_string();
     let signed = signature::sign(SECRET.as_bytes(), body.as_bytes());

@@ -1,0 +1,53 @@
+//! [`AppState`]: what every handler and guard may use, built once from [`Settings`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::settings::Settings;
+use crate::signature::Verifier;
+use crate::storage::Storage;
+
+/// Cheap to clone: handles, and the settings the requests need. Its fields are set in
+/// [`AppState::new`] and only read afterwards; the one thing that changes while serving, whether
+/// the server is draining, is a shared flag.
+#[derive(Clone)]
+pub struct AppState {
+    pub(super) storage: Storage,
+    pub(super) verifier: Arc<Verifier>,
+    pub(super) metrics: PrometheusHandle,
+    pub(super) max_body_bytes: usize,
+    pub(super) request_timeout: Duration,
+    pub(super) shutdown_drain: Duration,
+    /// Set when shutdown begins: readiness answers 503 so that traffic drains.
+    draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(storage: Storage, settings: &Settings) -> Self {
+        let previous = settings.previous_secret.as_ref();
+        Self {
+            storage,
+            verifier: Arc::new(Verifier::new(
+                settings.secret.as_bytes(),
+                previous.map(|secret| secret.as_bytes()),
+            )),
+            metrics: crate::telemetry::prometheus(),
+            max_body_bytes: settings.max_body_bytes,
+            request_timeout: settings.request_timeout,
+            shutdown_drain: settings.shutdown_drain,
+            draining: Arc::default(),
+        }
+    }
+
+    /// Turns readiness to 503 (the server calls this when shutdown begins).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
