@@ -281,7 +281,7 @@ async fn the_contracts_parameters_headers_and_bodies_are_documented() {
 
 #[tokio::test]
 async fn real_responses_match_their_documented_schemas() {
-    let app = TestApp::spawn_with(|state| state.max_body_bytes = 1024).await;
+    let app = TestApp::spawn_with(|settings| settings.max_body_bytes = 1024).await;
     let schemas = Schemas::new(&document(&app).await);
     let check = |method: &str, path: &str, status: StatusCode, body: &Value| {
         let problems = violations(&schemas.response(method, path, status), body);
