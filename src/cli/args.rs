@@ -2,13 +2,9 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
-use rusqlite::Connection;
-
 use super::exit::usage;
 use crate::config::{DatabaseArgs, Location};
-use crate::storage::connection::{Target, open_reader};
-use crate::storage::{StorageError, migrations};
+use crate::storage::{OpenError, ReadOnlyStorage};
 
 /// `--secret` / `WEBHOOK_SECRET`, for the commands that sign.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,30 +31,24 @@ pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|error| usage(format!("cannot read {}: {error}", path.display())))
 }
 
-/// A read-only connection to an existing, migrated database file, for `list` and `stats`.
+/// The existing, migrated database file, opened to read, for `list` and `stats`.
 ///
 /// Reading never creates anything: a missing file, an in-memory URL or a file without our
-/// schema is a usage error that says what to do. Read-only connections work while `app serve`
-/// writes (WAL): they read the last committed snapshot.
-pub fn open_existing(database: &DatabaseArgs) -> anyhow::Result<(Location, Connection)> {
+/// schema is a usage error that says what to do.
+pub fn open_existing(database: &DatabaseArgs) -> anyhow::Result<(Location, ReadOnlyStorage)> {
     let location = database.location().map_err(usage)?;
-    if location == Location::Memory {
-        return Err(usage(
+    match ReadOnlyStorage::open_existing(&location) {
+        Ok(storage) => Ok((location, storage)),
+        Err(OpenError::InMemory) => Err(usage(
             "DATABASE_URL is in memory (sqlite::memory:): only the `app serve` process that \
              holds it can read it; point DATABASE_URL at the server's database file",
-        ));
-    }
-    let target = Target::existing(&location).map_err(|error| match error {
-        StorageError::Missing(_) => usage(error.to_string()),
-        other => other.into(),
-    })?;
-    let conn = open_reader(&target).with_context(|| format!("cannot open {location}"))?;
-    let version =
-        migrations::current_version(&conn).with_context(|| format!("cannot read {location}"))?;
-    if version.is_none() {
-        return Err(usage(format!(
+        )),
+        Err(missing @ OpenError::Missing(_)) => Err(usage(format!(
+            "{missing} (run `app migrate` or start `app serve` first)"
+        ))),
+        Err(OpenError::NoSchema(_)) => Err(usage(format!(
             "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
-        )));
+        ))),
+        Err(other) => Err(other.into()),
     }
-    Ok((location, conn))
 }

@@ -1,6 +1,6 @@
 //! `app list`: `GET /messages` read straight from the database file, with the same flags as
 //! the query parameters and the same defaults, validation, ordering and JSON
-//! ([`RawListQuery`] and [`queries::list_messages`] are the API's own).
+//! ([`RawListQuery`] and the storage's listing query are the API's own).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use super::exit::usage;
 use super::output::{self, OutputArgs};
 use crate::config::DatabaseArgs;
 use crate::filters::RawListQuery;
-use crate::storage::queries;
+use crate::storage::Page;
 use crate::validation::Problem;
 
 #[derive(Debug, clap::Args)]
@@ -52,9 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         q: args.q.as_deref(),
     };
     let query = raw.parse().map_err(|problems| usage(describe(&problems)))?;
-    let (location, conn) = super::args::open_existing(&args.database)?;
-    let page =
-        queries::list_messages(&conn, &query).with_context(|| format!("cannot read {location}"))?;
+    let (location, storage) = super::args::open_existing(&args.database)?;
+    let page = storage
+        .list_messages(&query)
+        .with_context(|| format!("cannot read {location}"))?;
     if args.output.json {
         output::print_json(&page)?;
     } else {
@@ -64,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The page as a table, one message a row, then a line with the counts.
-pub fn render(page: &queries::Page) -> String {
+pub fn render(page: &Page) -> String {
     let mut table = output::table(&["message_id", "from", "to", "ts", "text"]);
     for message in &page.data {
         table.add_row([

@@ -15,7 +15,7 @@ use super::openapi::{
     ErrorBody, ListParams, Readiness, ReadinessChecks, ReadinessStatus, StatusBody,
 };
 use crate::filters::RawListQuery;
-use crate::storage::{self, migrations, queries};
+use crate::storage::{self, Page, Stats};
 use crate::validation::Detail;
 
 /// `GET /messages`.
@@ -29,7 +29,7 @@ use crate::validation::Detail;
                    matching the filters, ignoring `limit` and `offset`.",
     params(ListParams),
     responses(
-        (status = 200, description = "A page and the total for the filters", body = queries::Page),
+        (status = 200, description = "A page and the total for the filters", body = Page),
         (status = 422, description = "A parameter is invalid; every problem is listed", body = Detail),
         (status = 503, description = "The database cannot be read", body = ErrorBody),
     ),
@@ -37,7 +37,7 @@ use crate::validation::Detail;
 pub async fn list_messages(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<queries::Page>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let query = query.unwrap_or_default();
     let undecodable = guard::undecodable_parameters(&query);
     if !undecodable.is_empty() {
@@ -49,10 +49,7 @@ pub async fn list_messages(
     let query = RawListQuery::from_pairs(&pairs)
         .parse()
         .map_err(ApiError::Validation)?;
-    let page = state
-        .storage
-        .read(move |conn| queries::list_messages(conn, &query))
-        .await?;
+    let page = state.storage.list_messages(query).await?;
     Ok(Json(page))
 }
 
@@ -64,12 +61,12 @@ pub async fn list_messages(
     operation_id = "stats",
     summary = "Totals, top senders and the first and last timestamps",
     responses(
-        (status = 200, description = "The figures; an empty store gives 0, 0, [], null, null", body = queries::Stats),
+        (status = 200, description = "The figures; an empty store gives 0, 0, [], null, null", body = Stats),
         (status = 503, description = "The database cannot be read", body = ErrorBody),
     ),
 )]
-pub async fn stats(State(state): State<AppState>) -> Result<Json<queries::Stats>, ApiError> {
-    Ok(Json(state.storage.read(queries::stats).await?))
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(state.storage.stats().await?))
 }
 
 /// `GET /health/live`: the process serves.
@@ -101,8 +98,8 @@ pub async fn live() -> Json<serde_json::Value> {
     ),
 )]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let latest = migrations::latest_version();
-    let schema = state.storage.read(migrations::current_version).await;
+    let latest = storage::latest_schema_version();
+    let schema = state.storage.schema_version().await;
     let (database, schema) = match schema {
         Ok(Some(version)) if version == latest => ("ok".to_string(), "ok".to_string()),
         Ok(version) => (

@@ -11,7 +11,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::openapi::{ErrorBody, SignatureHeaders, StatusBody, WebhookResultHeader};
 use crate::message::NewMessage;
-use crate::storage::Insert;
+use crate::storage::Insertion;
 use crate::validation::Detail;
 use crate::wire::{HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER};
 
@@ -85,8 +85,8 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
     let (mut response, outcome) = match ingest(&state, &headers, body).await {
         Ok((message_id, insert)) => {
             let (result, conflict) = match insert {
-                Insert::Created => (WebhookResult::Created, false),
-                Insert::Duplicate { conflict } => (WebhookResult::Duplicate, conflict),
+                Insertion::Created => (WebhookResult::Created, false),
+                Insertion::Duplicate { conflict } => (WebhookResult::Duplicate, conflict),
             };
             let mut response = (StatusCode::OK, Json(json!({ "status": "ok" }))).into_response();
             response
@@ -129,7 +129,7 @@ async fn ingest(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(String, Insert), Rejection> {
+) -> Result<(String, Insertion), Rejection> {
     let body = read_limited(headers, body, state.max_body_bytes)
         .await
         .map_err(|e| (e, None))?;
