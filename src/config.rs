@@ -1,9 +1,10 @@
-//! Settings shared by the commands: where the database is (`DATABASE_URL`) and how loud the logs
-//! are (`LOG_LEVEL`). Every setting is an environment variable with a matching flag.
+//! What the settings shared by the commands mean: where the database is (`DATABASE_URL`, read
+//! into a [`Location`]) and how loud the logs are (`LOG_LEVEL`). Every setting is an environment
+//! variable with a matching flag; the command line's argument groups read them.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 
 /// The default `DATABASE_URL`: `data/app.db` under the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
@@ -59,20 +60,6 @@ impl std::fmt::Display for Location {
             Self::File(path) => write!(f, "{}", path.display()),
             Self::Memory => f.write_str(":memory:"),
         }
-    }
-}
-
-/// `--database-url` / `DATABASE_URL`, flattened into every command that opens the database.
-#[derive(Debug, Clone, Args)]
-pub struct DatabaseArgs {
-    /// SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub url: String,
-}
-
-impl DatabaseArgs {
-    pub fn location(&self) -> Result<Location, String> {
-        Location::parse(&self.url)
     }
 }
 

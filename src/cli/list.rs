@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::args::{DatabaseArgs, OutputArgs};
 use super::exit::usage;
-use super::output::{self, OutputArgs};
-use crate::config::DatabaseArgs;
+use super::output;
 use crate::filters::RawListQuery;
 use crate::storage::Page;
 use crate::validation::Problem;
@@ -52,15 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         q: args.q.as_deref(),
     };
     let query = raw.parse().map_err(|problems| usage(describe(&problems)))?;
-    let (location, storage) = super::args::open_existing(&args.database)?;
+    let (location, storage) = args.database.open_existing()?;
     let page = storage
         .list_messages(&query)
         .with_context(|| format!("cannot read {location}"))?;
-    if args.output.json {
-        output::print_json(&page)?;
-    } else {
-        output::print(&render(&page))?;
-    }
+    args.output.print(&page, render)?;
     Ok(ExitCode::SUCCESS)
 }
 

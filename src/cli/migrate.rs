@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use super::args::DatabaseArgs;
 use super::exit::usage;
 use super::output;
-use crate::config::{DatabaseArgs, Location};
+use crate::config::Location;
 use crate::storage::{self, OpenError};
 
 #[derive(Debug, clap::Args)]

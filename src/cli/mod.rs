@@ -1,6 +1,6 @@
 //! The `app` command line: one module per subcommand, each with its `Args` and `run`; argument
-//! groups shared by several commands ([`crate::config::DatabaseArgs`], [`args::SecretArgs`],
-//! [`output::OutputArgs`]) are flattened into them.
+//! groups shared by several commands ([`args::DatabaseArgs`], [`args::SecretArgs`],
+//! [`args::OutputArgs`]) are flattened into them.
 
 pub mod args;
 pub mod completions;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::config::{DatabaseArgs, LogLevel};
+use super::args::DatabaseArgs;
+use crate::config::LogLevel;
 use crate::http::{self, AppState};
 use crate::storage::Storage;
 use crate::telemetry;

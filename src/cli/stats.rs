@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::output::{self, OutputArgs};
-use crate::config::DatabaseArgs;
+use super::args::{DatabaseArgs, OutputArgs};
+use super::output;
 use crate::storage::Stats;
 
 #[derive(Debug, clap::Args)]
@@ -19,15 +19,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (location, storage) = super::args::open_existing(&args.database)?;
+    let (location, storage) = args.database.open_existing()?;
     let stats = storage
         .stats()
         .with_context(|| format!("cannot read {location}"))?;
-    if args.output.json {
-        output::print_json(&stats)?;
-    } else {
-        output::print(&render(&stats))?;
-    }
+    args.output.print(&stats, render)?;
     Ok(ExitCode::SUCCESS)
 }
 
