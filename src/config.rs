@@ -20,7 +20,7 @@ pub enum Location {
 
 impl Location {
     /// Reads a `DATABASE_URL`. `sqlite:///data/app.db` and `sqlite:////data/app.db` both mean
-    /// `/data/app.db` (the brief writes the first, SQLAlchemy's convention the second);
+    /// `/data/app.db` (most users write the first, SQLAlchemy's convention is the second);
     /// `sqlite://data/app.db` and `sqlite:data/app.db` are relative to the working directory;
     /// `sqlite::memory:` is in memory.
     pub fn parse(url: &str) -> Result<Self, String> {
