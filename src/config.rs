@@ -1,5 +1,5 @@
 //! What the settings shared by the commands mean: where the database is (`DATABASE_URL`, read
-//! into a [`Location`]) and how loud the logs are (`LOG_LEVEL`). Every setting is an environment
+//! into a [`Location`](crate::config::Location)) and how loud the logs are (`LOG_LEVEL`). Every setting is an environment
 //! variable with a matching flag; the command line's argument groups read them.
 
 use std::path::{Path, PathBuf};

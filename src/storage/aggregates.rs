@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::StorageError;
+use super::error::StorageError;
 use crate::message::NewMessage;
 
 /// How many senders `/stats` lists, and so how many `top_senders` keeps.

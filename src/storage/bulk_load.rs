@@ -7,8 +7,9 @@ use std::path::Path;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::connection::{self, Filename};
+use super::error::StorageError;
 use super::insert::{Insertion, insert_messages};
-use super::{StorageError, migrations, search};
+use super::{migrations, search};
 use crate::config::Location;
 use crate::message::NewMessage;
 use crate::timestamp;

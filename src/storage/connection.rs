@@ -6,7 +6,7 @@ use std::time::Duration;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
-use super::StorageError;
+use super::error::StorageError;
 use super::search::{contains_ci, search_fold};
 use crate::config::Location;
 

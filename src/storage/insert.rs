@@ -5,7 +5,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StorageError, aggregates};
+use super::aggregates;
+use super::error::StorageError;
 use crate::message::NewMessage;
 
 /// What storing a message did.

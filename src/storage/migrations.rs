@@ -7,7 +7,7 @@ use refinery::Report;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::connection::{self, Filename};
-use super::{OpenError, StorageError};
+use super::error::{OpenError, StorageError};
 use crate::config::Location;
 
 mod embedded {

@@ -8,6 +8,7 @@
 //!
 //! Behind it:
 //!
+//! - `error`: [`StorageError`], and [`OpenError`] for the commands that open a file;
 //! - `connection`: opening connections with the right pragmas and SQL functions;
 //! - `file_identity`: which file the connections belong to, and moving them to another;
 //! - `readers`: the pool of read-only connections;
@@ -31,6 +32,7 @@
 pub(crate) mod aggregates;
 pub(crate) mod bulk_load;
 pub(crate) mod connection;
+pub(crate) mod error;
 pub(crate) mod file_identity;
 pub(crate) mod insert;
 pub(crate) mod migrations;
@@ -40,13 +42,14 @@ pub(crate) mod readers;
 pub(crate) mod search;
 pub(crate) mod writer;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::Connection;
 
 pub use bulk_load::BulkLoad;
 pub use connection::Durability;
+pub use error::{OpenError, StorageError};
 pub use insert::Insertion;
 pub use migrations::{
     Applied, Migrated, Migration, MigrationStatus, latest_schema_version, migrate, migration_status,
@@ -61,66 +64,6 @@ use crate::message::NewMessage;
 use connection::Filename;
 use file_identity::DatabaseFile;
 use readers::{ReadAttempt, Readers};
-
-/// Why the store could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("migration failed: {0}")]
-    Migration(#[from] refinery::Error),
-    #[error("cannot create the database folder {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the write was not committed: {0}")]
-    Unavailable(String),
-    #[error("the database file was removed while in use (restore it, or restart to start empty)")]
-    Vanished,
-    #[error("the database file was removed or replaced while in use")]
-    Replaced,
-    #[error("the database cannot be written (read-only file or file system)")]
-    ReadOnly,
-    #[error("the storage is shut down")]
-    Closed,
-}
-
-/// Why a command could not open a database file, told apart so that it can say what to do:
-/// point at another file, create one, migrate it, or look at what is there.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// `sqlite::memory:`: only the process holding it can use it.
-    #[error("the database is in memory")]
-    InMemory,
-    /// No file at the path (nothing was created).
-    #[error("no database at {}", .0.display())]
-    Missing(PathBuf),
-    /// A file no migration has run on.
-    #[error("{} has no schema yet", .0.display())]
-    NoSchema(PathBuf),
-    #[error("cannot open {}", .path.display())]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: StorageError,
-    },
-    #[error("cannot read {}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: StorageError,
-    },
-    #[error("cannot migrate {}", .path.display())]
-    Migrate {
-        path: PathBuf,
-        #[source]
-        source: StorageError,
-    },
-    /// Anything else, such as a folder that cannot be created.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
 
 /// Below this much free space on the database's file system, readiness fails: a few full
 /// batches must still fit, and an operator should hear of it before writes start failing.

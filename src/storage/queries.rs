@@ -6,7 +6,8 @@ use rusqlite::{Connection, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
 use super::aggregates::TOP_SENDERS;
-use super::{StorageError, search};
+use super::error::StorageError;
+use super::search;
 use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
 

@@ -4,8 +4,9 @@
 use rusqlite::Connection;
 
 use super::connection::{self, Filename};
+use super::error::{OpenError, StorageError};
 use super::queries::{self, Page, Stats};
-use super::{OpenError, StorageError, migrations, search};
+use super::{migrations, search};
 use crate::config::Location;
 use crate::filters::ListQuery;
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
 
-use super::StorageError;
 use super::connection;
+use super::error::StorageError;
 use super::file_identity::DatabaseFile;
 
 /// How many idle read connections are kept for reuse.

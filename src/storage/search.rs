@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StorageError;
+use super::error::StorageError;
 
 /// Whether a message whose text is `text` is found by `q`: `text` contains `q`, ignoring case
 /// exactly as searches do. For checking answers against what a data set holds.

@@ -21,10 +21,11 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::error::StorageError;
 use super::file_identity::{DatabaseFile, FileId};
 use super::insert::{Insertion, insert_messages};
 use super::readers::Readers;
-use super::{StorageError, connection, migrations, search};
+use super::{connection, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
