@@ -59,3 +59,40 @@ impl ReadOnlyStorage {
         search::backlog(&self.conn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ReadOnlyStorage;
+    use crate::config::Location;
+    use crate::storage::{BulkLoad, OpenError};
+
+    fn open(path: &std::path::Path) -> Result<ReadOnlyStorage, OpenError> {
+        ReadOnlyStorage::open_existing(&Location::File(path.to_path_buf()))
+    }
+
+    #[test]
+    fn memory_a_missing_file_and_a_file_without_schema_are_each_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            ReadOnlyStorage::open_existing(&Location::Memory),
+            Err(OpenError::InMemory)
+        ));
+
+        let absent = dir.path().join("absent").join("app.db");
+        assert!(matches!(open(&absent), Err(OpenError::Missing(path)) if path == absent));
+        assert!(
+            !dir.path().join("absent").exists(),
+            "opening created a folder"
+        );
+
+        let bare = dir.path().join("bare.db");
+        rusqlite::Connection::open(&bare)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        assert!(matches!(open(&bare), Err(OpenError::NoSchema(path)) if path == bare));
+
+        BulkLoad::open(&bare).unwrap().finish().unwrap();
+        assert_eq!(open(&bare).unwrap().stats().unwrap().total_messages, 0);
+    }
+}

@@ -78,16 +78,6 @@ pub fn trigram_query(needle: &str) -> Option<String> {
     Some(terms.join(" AND "))
 }
 
-/// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
-/// merges are amortised over the step), small enough that a step holds the writer for a few
-/// tens of milliseconds at most.
-pub const INDEX_STEP: usize = 1024;
-/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
-/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
-/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
-/// backlog (which every search reads row by row) stops growing.
-pub const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
-
 /// The rows that may contain a needle, as an SQL table expression with one column, `candidate`
 /// (a `messages` rowid), and one parameter, the [`trigram_query`]: the index's matches, and the
 /// rows stored after what the index holds.

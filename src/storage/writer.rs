@@ -7,7 +7,7 @@
 //!
 //! Between batches the writer also moves new rows into the search index ([`search`]), a step
 //! at a time: once no message has come for [`IDLE_BEFORE_INDEXING`], or after every batch once
-//! the backlog has grown past [`search::INDEX_BACKLOG`]. Searches read the backlog too, so this
+//! the backlog has grown past [`INDEX_BACKLOG`]. Searches read the backlog too, so this
 //! only decides when the index's cost is paid, never what a search finds.
 //!
 //! A batch that fails is answered with errors as a whole (nothing of it was committed), the
@@ -35,6 +35,15 @@ const MAX_BATCH: usize = 512;
 const QUEUE_CAPACITY: usize = 4096;
 /// How long no message must come before the writer spends time on the search index.
 const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
+/// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
+/// merges are amortised over the step), small enough that a step holds the writer for a few
+/// tens of milliseconds at most.
+const INDEX_STEP: usize = 1024;
+/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
+/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
+/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
+/// backlog (which every search reads row by row) stops growing.
+const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 
 enum Job {
     Insert {
@@ -85,7 +94,7 @@ pub(crate) fn spawn(
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
     // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
     // schedules index steps, and each step reports what it moved.
-    let unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
+    let unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
     let failure = Arc::new(LastFailure::default());
     let recorded = Arc::clone(&failure);
     let thread = std::thread::Builder::new()
@@ -229,7 +238,7 @@ impl Writer {
                 });
             }
             messages.clear();
-            if self.unindexed >= search::INDEX_BACKLOG {
+            if self.unindexed >= INDEX_BACKLOG {
                 self.index_step();
             }
         }
@@ -281,8 +290,8 @@ impl Writer {
                 return;
             }
         };
-        match search::index_pending(conn, search::INDEX_STEP) {
-            Ok(moved) if moved < search::INDEX_STEP => self.unindexed = 0,
+        match search::index_pending(conn, INDEX_STEP) {
+            Ok(moved) if moved < INDEX_STEP => self.unindexed = 0,
             Ok(moved) => self.unindexed = self.unindexed.saturating_sub(moved).max(1),
             Err(error) => {
                 tracing::warn!(error = %error, "search indexing failed; the rows stay searchable");
@@ -329,7 +338,7 @@ impl Writer {
                 let mut conn = connection::reopen_writer(self.file.filename())?;
                 migrations::run(&mut conn)?;
                 self.wal = self.file.wal_identity();
-                self.unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
+                self.unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
                 Ok(none.insert(conn))
             }
         }
