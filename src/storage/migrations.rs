@@ -21,12 +21,7 @@ pub(crate) fn run(conn: &mut Connection) -> Result<Report, StorageError> {
 
 /// The version of the newest embedded migration: the one a ready database is at.
 pub fn latest_schema_version() -> i64 {
-    embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(|migration| i64::from(migration.version()))
-        .max()
-        .unwrap_or(0)
+    embedded().last().map_or(0, |migration| migration.version)
 }
 
 /// A migration embedded in this binary, from its file `V{version}__{name}.sql`.
