@@ -1,9 +1,10 @@
-//! Settings shared by the commands: where the database is (`DATABASE_URL`) and how loud the logs
-//! are (`LOG_LEVEL`). Every setting is an environment variable with a matching flag.
+//! What the settings shared by the commands mean: where the database is (`DATABASE_URL`, read
+//! into a [`Location`](crate::config::Location)) and how loud the logs are (`LOG_LEVEL`). Every setting is an environment
+//! variable with a matching flag; the command line's argument groups read them.
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 
 /// The default `DATABASE_URL`: `data/app.db` under the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
@@ -19,7 +20,7 @@ pub enum Location {
 
 impl Location {
     /// Reads a `DATABASE_URL`. `sqlite:///data/app.db` and `sqlite:////data/app.db` both mean
-    /// `/data/app.db` (the brief writes the first, SQLAlchemy's convention the second);
+    /// `/data/app.db` (most users write the first, SQLAlchemy's convention is the second);
     /// `sqlite://data/app.db` and `sqlite:data/app.db` are relative to the working directory;
     /// `sqlite::memory:` is in memory.
     pub fn parse(url: &str) -> Result<Self, String> {
@@ -59,20 +60,6 @@ impl std::fmt::Display for Location {
             Self::File(path) => write!(f, "{}", path.display()),
             Self::Memory => f.write_str(":memory:"),
         }
-    }
-}
-
-/// `--database-url` / `DATABASE_URL`, flattened into every command that opens the database.
-#[derive(Debug, Clone, Args)]
-pub struct DatabaseArgs {
-    /// SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    pub url: String,
-}
-
-impl DatabaseArgs {
-    pub fn location(&self) -> Result<Location, String> {
-        Location::parse(&self.url)
     }
 }
 

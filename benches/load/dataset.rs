@@ -1,14 +1,13 @@
 //! The benchmark's messages: deterministic (message `i` is always the same), shaped like chat
 //! traffic (a skewed set of senders, a year of timestamps in order, short texts from a
 //! vocabulary with some accents), and the bulk load that fills a database with them through the
-//! storage layer's own insert path.
+//! storage layer's own insert path ([`BulkLoad`]).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use webhook_receiver::config::Location;
 use webhook_receiver::message::NewMessage;
-use webhook_receiver::storage::{connection, migrations, search, writer};
+use webhook_receiver::storage::{BulkLoad, Insertion};
 
 /// The year of timestamps every data set spans, whatever its size.
 const START_UNIX: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
@@ -192,35 +191,25 @@ pub fn body(message: &NewMessage) -> String {
 /// Returns how long it took.
 pub fn fill(path: &Path, prefix: &str, n: u64, mut observe: impl FnMut(&NewMessage)) -> Duration {
     let started = Instant::now();
-    let target = connection::Target::new(&Location::File(path.to_path_buf())).expect("a target");
-    let mut conn = connection::open_writer(&target).expect("the database opens");
-    migrations::run(&mut conn).expect("the migrations apply");
-    // A load, not live traffic: nothing to make durable until the end, so skip the fsyncs.
-    conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")
-        .expect("pragmas");
+    let mut load = BulkLoad::open(path).expect("the database opens at the latest schema");
     const CHUNK: u64 = 50_000;
-    let created_at = webhook_receiver::timestamp::now_iso();
     let mut start = 0;
     while start < n {
         let end = (start + CHUNK).min(n);
         let messages: Vec<NewMessage> = (start..end).map(|i| message(prefix, i, n)).collect();
         messages.iter().for_each(&mut observe);
-        let tx = conn.transaction().expect("a transaction");
-        let inserts =
-            writer::insert_messages(&tx, &messages, &created_at).expect("the rows insert");
+        let insertions = load.insert(&messages).expect("the rows insert");
         assert!(
-            inserts
+            insertions
                 .iter()
-                .all(|insert| *insert == writer::Insert::Created),
+                .all(|insertion| *insertion == Insertion::Created),
             "generated ids are unique"
         );
-        tx.commit().expect("the load commits");
         // As the server's writer does between batches, in larger steps.
-        search::index_pending(&mut conn, CHUNK as usize).expect("the rows are indexed");
+        load.index_for_search(CHUNK as usize)
+            .expect("the rows are indexed");
         start = end;
     }
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .expect("checkpoint");
-    drop(conn);
+    load.finish().expect("the load is checkpointed");
     started.elapsed()
 }

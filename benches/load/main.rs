@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
+use webhook_receiver::config::Location;
 use webhook_receiver::signature;
-use webhook_receiver::storage::connection::contains_ci;
-use webhook_receiver::storage::search;
+use webhook_receiver::storage::{ReadOnlyStorage, search_matches};
 
 use client::{Outcome, Prepared, Source};
 use server::Server;
@@ -323,11 +323,10 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
 /// rows were waiting when this was called and how long they took.
 async fn wait_for_index(database: &Path) -> (u64, Duration) {
     let started = Instant::now();
-    let conn =
-        rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("the database opens");
+    let storage = ReadOnlyStorage::open_existing(&Location::File(database.to_path_buf()))
+        .expect("the database opens");
     let backlog = || -> u64 {
-        let rows = search::backlog(&conn).expect("the backlog is readable");
+        let rows = storage.unindexed_rows().expect("the backlog is readable");
         u64::try_from(rows).expect("fits")
     };
     let waiting = backlog();
@@ -414,7 +413,7 @@ fn data_set(scratch: &Path, label: &'static str, rows: u64) -> DataSet {
             message
                 .text
                 .as_deref()
-                .is_some_and(|text| contains_ci(text, needle))
+                .is_some_and(|text| search_matches(text, needle))
         };
         expected.rows += 1;
         expected.busiest_sender += i64::from(message.from == busiest);

@@ -1,17 +1,17 @@
 //! `app list`: `GET /messages` read straight from the database file, with the same flags as
 //! the query parameters and the same defaults, validation, ordering and JSON
-//! ([`RawListQuery`] and [`queries::list_messages`] are the API's own).
+//! ([`RawListQuery`] and the storage's listing query are the API's own).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::args::{DatabaseArgs, OutputArgs};
 use super::exit::usage;
-use super::output::{self, OutputArgs};
-use crate::config::DatabaseArgs;
+use super::output;
 use crate::filters::RawListQuery;
-use crate::storage::queries;
+use crate::storage::Page;
 use crate::validation::Problem;
 
 #[derive(Debug, clap::Args)]
@@ -52,19 +52,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         q: args.q.as_deref(),
     };
     let query = raw.parse().map_err(|problems| usage(describe(&problems)))?;
-    let (location, conn) = super::args::open_existing(&args.database)?;
-    let page =
-        queries::list_messages(&conn, &query).with_context(|| format!("cannot read {location}"))?;
-    if args.output.json {
-        output::print_json(&page)?;
-    } else {
-        output::print(&render(&page))?;
-    }
+    let (location, storage) = args.database.open_existing()?;
+    let page = storage
+        .list_messages(&query)
+        .with_context(|| format!("cannot read {location}"))?;
+    args.output.print(&page, render)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The page as a table, one message a row, then a line with the counts.
-pub fn render(page: &queries::Page) -> String {
+pub fn render(page: &Page) -> String {
     let mut table = output::table(&["message_id", "from", "to", "ts", "text"]);
     for message in &page.data {
         table.add_row([

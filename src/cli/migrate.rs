@@ -5,13 +5,11 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
+use super::args::DatabaseArgs;
 use super::exit::usage;
 use super::output;
-use crate::config::{DatabaseArgs, Location};
-use crate::storage::connection::{Target, open_reader, open_writer};
-use crate::storage::migrations;
+use crate::config::Location;
+use crate::storage::{self, OpenError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,66 +23,69 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let location = args.database.location().map_err(usage)?;
-    if location == Location::Memory {
-        return Err(usage(
-            "DATABASE_URL is in memory (sqlite::memory:): there is nothing to migrate, \
-             `app serve` migrates its in-memory database when it starts",
-        ));
-    }
-    if args.status {
+    let text = if args.status {
         status(&location)
     } else {
         migrate(&location)
-    }
-}
-
-fn migrate(location: &Location) -> anyhow::Result<ExitCode> {
-    let target = Target::new(location)?;
-    let mut conn = open_writer(&target).with_context(|| format!("cannot open {location}"))?;
-    let report =
-        migrations::run(&mut conn).with_context(|| format!("cannot migrate {location}"))?;
-    let version = migrations::current_version(&conn)?.unwrap_or(0);
-    let mut text = String::new();
-    for migration in report.applied_migrations() {
-        writeln!(
-            text,
-            "applied {} to {location}",
-            label(i64::from(migration.version()), migration.name())
-        )?;
-    }
-    if report.applied_migrations().is_empty() {
-        text.push_str("nothing to apply: ");
-    }
-    writeln!(text, "{location} is at version {version}, the latest")?;
+    };
+    let text = text.map_err(|error| match error {
+        OpenError::InMemory => usage(
+            "DATABASE_URL is in memory (sqlite::memory:): there is nothing to migrate, \
+             `app serve` migrates its in-memory database when it starts",
+        ),
+        other => other.into(),
+    })?;
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(location: &Location) -> anyhow::Result<ExitCode> {
-    let exists = location.path().is_some_and(|path| path.exists());
-    let applied = if exists {
-        let conn = open_reader(&Target::existing(location)?)
-            .with_context(|| format!("cannot open {location}"))?;
-        migrations::applied(&conn).with_context(|| format!("cannot read {location}"))?
-    } else {
-        Vec::new()
-    };
-    let embedded = migrations::embedded();
+/// Applies what is pending; says what it applied and where the database is now.
+fn migrate(location: &Location) -> Result<String, OpenError> {
+    let migrated = storage::migrate(location)?;
+    let mut text = String::new();
+    for migration in &migrated.applied {
+        let _ = writeln!(
+            text,
+            "applied {} to {location}",
+            label(migration.version, &migration.name)
+        );
+    }
+    if migrated.applied.is_empty() {
+        text.push_str("nothing to apply: ");
+    }
+    let _ = writeln!(
+        text,
+        "{location} is at version {}, the latest",
+        migrated.version
+    );
+    Ok(text)
+}
+
+/// Every migration this binary embeds, and every one the database applied, as a table.
+fn status(location: &Location) -> Result<String, OpenError> {
+    let status = storage::migration_status(location)?;
+    let applied = status.applied.as_deref().unwrap_or_default();
     let mut table = output::table(&["version", "name", "state", "applied_on"]);
     let mut pending = 0;
-    for (version, name) in &embedded {
-        match applied.iter().find(|done| done.version == *version) {
-            Some(done) => table.add_row([&version.to_string(), name, "applied", &done.applied_on]),
+    for migration in &status.embedded {
+        let version = migration.version.to_string();
+        match applied
+            .iter()
+            .find(|done| done.version == migration.version)
+        {
+            Some(done) => table.add_row([&version, &migration.name, "applied", &done.applied_on]),
             None => {
                 pending += 1;
-                table.add_row([&version.to_string(), name.as_str(), "pending", ""])
+                table.add_row([&version, &migration.name, "pending", ""])
             }
         };
     }
-    for unknown in applied
-        .iter()
-        .filter(|done| embedded.iter().all(|(version, _)| *version != done.version))
-    {
+    for unknown in applied.iter().filter(|done| {
+        status
+            .embedded
+            .iter()
+            .all(|migration| migration.version != done.version)
+    }) {
         table.add_row([
             &unknown.version.to_string(),
             &unknown.name,
@@ -93,20 +94,19 @@ fn status(location: &Location) -> anyhow::Result<ExitCode> {
         ]);
     }
     let mut text = output::render(&table);
-    if exists {
-        writeln!(
+    if status.applied.is_some() {
+        let _ = writeln!(
             text,
             "{location}: {} applied, {pending} pending",
             applied.len()
-        )?;
+        );
     } else {
-        writeln!(
+        let _ = writeln!(
             text,
             "{location} does not exist yet: {pending} pending (run `app migrate`)"
-        )?;
+        );
     }
-    output::print(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(text)
 }
 
 /// A migration as its file is named: `V1__messages`.

@@ -1,6 +1,7 @@
 //! The `app` command line: one module per subcommand, each with its `Args` and `run`; argument
-//! groups shared by several commands ([`crate::config::DatabaseArgs`], [`args::SecretArgs`],
-//! [`output::OutputArgs`]) are flattened into them.
+//! groups shared by several commands ([`DatabaseArgs`](crate::cli::args::DatabaseArgs),
+//! [`SecretArgs`](crate::cli::args::SecretArgs), [`OutputArgs`](crate::cli::args::OutputArgs))
+//! are flattened into them.
 
 pub mod args;
 pub mod completions;

@@ -6,14 +6,6 @@ use std::io::{self, IsTerminal, Write};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-/// `--json`, flattened into every command that prints figures.
-#[derive(Debug, Clone, Copy, clap::Args)]
-pub struct OutputArgs {
-    /// Print JSON (for `list` and `stats` exactly the API's body) instead of tables
-    #[arg(long)]
-    pub json: bool,
-}
-
 /// A table with `header` (none when empty), styled for where stdout goes: borders and the
 /// terminal's width on a terminal; otherwise plain space-separated columns with no colour and
 /// no wrapping, so that pipes, files and tests see the same text on every machine.

@@ -18,9 +18,9 @@ use clap::ArgGroup;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
-use super::args::{SecretArgs, read_file};
+use super::args::{OutputArgs, SecretArgs, read_file};
 use super::exit::usage;
-use super::output::{self, OutputArgs};
+use super::output;
 use crate::load::{self, Outcome, OutgoingMessage, Report, RunOptions, Signed, input, synthetic};
 use crate::timestamp;
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::config::{DatabaseArgs, Location, LogLevel};
+use super::args::DatabaseArgs;
+use crate::config::{Location, LogLevel};
 use crate::http::{self, AppState, Settings, WebhookSecret};
 use crate::storage::Storage;
 use crate::telemetry;

@@ -1,13 +1,13 @@
 //! `app stats`: the `/stats` figures read straight from the database file, as tables, or with
-//! `--json` exactly the API's body ([`queries::stats`] is the API's own).
+//! `--json` exactly the API's body (the storage's `/stats` query is the API's own).
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::output::{self, OutputArgs};
-use crate::config::DatabaseArgs;
-use crate::storage::queries;
+use super::args::{DatabaseArgs, OutputArgs};
+use super::output;
+use crate::storage::Stats;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,18 +19,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (location, conn) = super::args::open_existing(&args.database)?;
-    let stats = queries::stats(&conn).with_context(|| format!("cannot read {location}"))?;
-    if args.output.json {
-        output::print_json(&stats)?;
-    } else {
-        output::print(&render(&stats))?;
-    }
+    let (location, storage) = args.database.open_existing()?;
+    let stats = storage
+        .stats()
+        .with_context(|| format!("cannot read {location}"))?;
+    args.output.print(&stats, render)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The totals and ends of the time range, then the top senders.
-pub fn render(stats: &queries::Stats) -> String {
+pub fn render(stats: &Stats) -> String {
     let none = "-".to_string();
     let mut totals = output::table(&[]);
     totals.add_row(["messages".to_string(), stats.total_messages.to_string()]);

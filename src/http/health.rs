@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::body::StatusBody;
 use super::state::AppState;
-use crate::storage::{self, Storage, migrations};
+use crate::storage::{self, Storage};
 
 /// `GET /health/live`: the process serves.
 #[utoipa::path(
@@ -170,8 +170,8 @@ impl Serialize for Check {
 /// The database answers, and its schema is the latest; the schema is unknown when the database
 /// does not answer.
 async fn database_and_schema(storage: &Storage) -> (Check, Check) {
-    let latest = migrations::latest_version();
-    match storage.read(migrations::current_version).await {
+    let latest = storage::latest_schema_version();
+    match storage.schema_version().await {
         Ok(Some(version)) if version == latest => (Check::Ok, Check::Ok),
         Ok(version) => (
             Check::Ok,

@@ -7,7 +7,7 @@ use super::body::ErrorBody;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::filters::{ListQuery, RawListQuery};
-use crate::storage::queries;
+use crate::storage::Page;
 use crate::validation::Detail;
 
 /// `GET /messages`. The query string is read raw and decoded once by
@@ -23,7 +23,7 @@ use crate::validation::Detail;
                    matching the filters, ignoring `limit` and `offset`.",
     params(RawListQuery),
     responses(
-        (status = 200, description = "A page and the total for the filters", body = queries::Page),
+        (status = 200, description = "A page and the total for the filters", body = Page),
         (status = 422, description = "A parameter is invalid; every problem is listed", body = Detail),
         (status = 503, description = "The database cannot be read", body = ErrorBody),
     ),
@@ -31,12 +31,9 @@ use crate::validation::Detail;
 pub async fn list_messages(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<queries::Page>, ApiError> {
+) -> Result<Json<Page>, ApiError> {
     let query = ListQuery::from_query_string(query.as_deref().unwrap_or_default())
         .map_err(ApiError::Validation)?;
-    let page = state
-        .storage
-        .read(move |conn| queries::list_messages(conn, &query))
-        .await?;
+    let page = state.storage.list_messages(query).await?;
     Ok(Json(page))
 }

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::outcome::{WebhookOutcome, WebhookResult};
 use super::state::AppState;
 use crate::message::NewMessage;
-use crate::storage::Insert;
+use crate::storage::Insertion;
 use crate::validation::Detail;
 use crate::wire::{HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER};
 
@@ -52,8 +52,8 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
     let (mut response, outcome) = match ingest(&state, &headers, body).await {
         Ok((message_id, insert)) => {
             let (stored, conflict) = match insert {
-                Insert::Created => (WebhookResultHeader::Created, false),
-                Insert::Duplicate { conflict } => (WebhookResultHeader::Duplicate, conflict),
+                Insertion::Created => (WebhookResultHeader::Created, false),
+                Insertion::Duplicate { conflict } => (WebhookResultHeader::Duplicate, conflict),
             };
             let result = stored.result();
             let header = [(RESULT_HEADER, result.as_str())];
@@ -83,7 +83,7 @@ async fn ingest(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(String, Insert), Rejection> {
+) -> Result<(String, Insertion), Rejection> {
     let body = read_limited(headers, body, state.max_body_bytes)
         .await
         .map_err(|e| (e, None))?;

@@ -2,22 +2,24 @@
 //! without counting rows: `totals`, `sender_counts`, `top_senders` and `time_counts` (see the
 //! migrations). They are brought up to date once per inserted batch, in the inserting
 //! transaction, by [`add`]: the writer's batches and bulk loads both go through
-//! [`super::writer::insert_messages`], which calls it.
+//! [`super::insert::insert_messages`], which calls it.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::StorageError;
-use super::queries::TOP_SENDERS;
+use super::error::StorageError;
 use crate::message::NewMessage;
 
+/// How many senders `/stats` lists, and so how many `top_senders` keeps.
+pub(crate) const TOP_SENDERS: i64 = 10;
+
 /// Length of the `ts_key` prefix naming a day (`YYYY-MM-DD`) and a minute (`YYYY-MM-DDTHH:MM`).
-pub const DAY_PREFIX: usize = 10;
-pub const MINUTE_PREFIX: usize = 16;
+const DAY_PREFIX: usize = 10;
+const MINUTE_PREFIX: usize = 16;
 
 /// Counts `created` (messages just inserted, none of them before) into every aggregate.
-pub fn add(conn: &Connection, created: &[&NewMessage]) -> Result<(), StorageError> {
+pub(crate) fn add(conn: &Connection, created: &[&NewMessage]) -> Result<(), StorageError> {
     if created.is_empty() {
         return Ok(());
     }
@@ -107,7 +109,7 @@ mod tests {
     use rusqlite::Connection;
 
     use crate::message::NewMessage;
-    use crate::storage::{migrations, writer};
+    use crate::storage::{insert, migrations};
 
     fn message(i: usize, from: &str, ts: &str) -> NewMessage {
         let body = serde_json::json!({
@@ -185,7 +187,7 @@ mod tests {
                 })
                 .collect();
             let tx = conn.transaction().unwrap();
-            writer::insert_messages(&tx, &messages, "2025-01-01T00:00:00.000Z").unwrap();
+            insert::insert_messages(&tx, &messages, "2025-01-01T00:00:00.000Z").unwrap();
             tx.commit().unwrap();
             for (kept, counted) in sums_and_counts(&conn) {
                 assert_eq!(kept, counted, "after batch {batch}");

@@ -1,42 +1,58 @@
-//! The schema, as refinery migrations embedded in the binary from `migrations/`.
+//! The schema, as refinery migrations embedded in the binary from `migrations/`: applying them,
+//! and what a database has applied (`app migrate`, readiness).
+
+use std::path::Path;
 
 use refinery::Report;
 use rusqlite::{Connection, OptionalExtension};
 
-use super::StorageError;
+use super::connection::{self, Filename};
+use super::error::{OpenError, StorageError};
+use crate::config::Location;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
 /// Applies every pending migration; returns what was applied.
-pub fn run(conn: &mut Connection) -> Result<Report, StorageError> {
+pub(crate) fn run(conn: &mut Connection) -> Result<Report, StorageError> {
     Ok(embedded::migrations::runner().run(conn)?)
 }
 
 /// The version of the newest embedded migration: the one a ready database is at.
-pub fn latest_version() -> i64 {
-    embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(|migration| i64::from(migration.version()))
-        .max()
-        .unwrap_or(0)
+pub fn latest_schema_version() -> i64 {
+    embedded().last().map_or(0, |migration| migration.version)
 }
 
-/// Every embedded migration as `(version, name)`, oldest first.
-pub fn embedded() -> Vec<(i64, String)> {
-    let mut all: Vec<_> = embedded::migrations::runner()
+/// A migration embedded in this binary, from its file `V{version}__{name}.sql`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Migration {
+    pub version: i64,
+    pub name: String,
+}
+
+impl From<&refinery::Migration> for Migration {
+    fn from(migration: &refinery::Migration) -> Self {
+        Self {
+            version: i64::from(migration.version()),
+            name: migration.name().to_string(),
+        }
+    }
+}
+
+/// Every embedded migration, oldest first.
+fn embedded() -> Vec<Migration> {
+    let mut all: Vec<Migration> = embedded::migrations::runner()
         .get_migrations()
         .iter()
-        .map(|migration| (i64::from(migration.version()), migration.name().to_string()))
+        .map(Migration::from)
         .collect();
     all.sort();
     all
 }
 
 /// The version the database is at, `None` when no migration has ever run on it.
-pub fn current_version(conn: &Connection) -> Result<Option<i64>, StorageError> {
+pub(crate) fn current_version(conn: &Connection) -> Result<Option<i64>, StorageError> {
     let has_history = conn
         .query_row(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
@@ -66,7 +82,7 @@ pub struct Applied {
 
 /// The migrations recorded in the database, oldest first; none when no migration ever ran.
 /// Reads only, so it works on a read-only connection.
-pub fn applied(conn: &Connection) -> Result<Vec<Applied>, StorageError> {
+fn applied(conn: &Connection) -> Result<Vec<Applied>, StorageError> {
     if current_version(conn)?.is_none() {
         return Ok(Vec::new());
     }
@@ -81,4 +97,77 @@ pub fn applied(conn: &Connection) -> Result<Vec<Applied>, StorageError> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// The migrations it applied, oldest first; none when the database was up to date.
+    pub applied: Vec<Migration>,
+    /// The version the database is at now.
+    pub version: i64,
+}
+
+/// Applies the pending migrations to the database file at `location`, creating the file (and
+/// the folders above it) when needed. An in-memory database is refused: `app serve` migrates
+/// its own when it starts, and no other process can see it.
+pub fn migrate(location: &Location) -> Result<Migrated, OpenError> {
+    let path = file_of(location)?;
+    let filename = Filename::resolve(location)?;
+    let mut conn = connection::open_writer(&filename).map_err(|source| OpenError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let report = run(&mut conn).map_err(|source| OpenError::Migrate {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Migrated {
+        applied: report
+            .applied_migrations()
+            .iter()
+            .map(Migration::from)
+            .collect(),
+        version: current_version(&conn)?.unwrap_or(0),
+    })
+}
+
+/// Which migrations this binary embeds and which a database file has applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Every migration this binary embeds, oldest first.
+    pub embedded: Vec<Migration>,
+    /// The migrations the database has recorded, oldest first (some may be unknown to this
+    /// binary); `None` when there is no database file yet.
+    pub applied: Option<Vec<Applied>>,
+}
+
+/// The migration status of the database file at `location`. Changes nothing, and creates
+/// nothing when there is no file.
+pub fn migration_status(location: &Location) -> Result<MigrationStatus, OpenError> {
+    let path = file_of(location)?;
+    let applied = if path.exists() {
+        let conn = connection::open_reader(&Filename::resolve(location)?).map_err(|source| {
+            OpenError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let applied = applied(&conn).map_err(|source| OpenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Some(applied)
+    } else {
+        None
+    };
+    Ok(MigrationStatus {
+        embedded: embedded(),
+        applied,
+    })
+}
+
+/// The database file at `location`; an in-memory database is refused.
+fn file_of(location: &Location) -> Result<&Path, OpenError> {
+    location.path().ok_or(OpenError::InMemory)
 }

@@ -5,7 +5,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params, params_from_iter};
 use serde::{Deserialize, Serialize};
 
-use super::{StorageError, search};
+use super::aggregates::TOP_SENDERS;
+use super::error::StorageError;
+use super::search;
 use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
 
@@ -67,11 +69,8 @@ pub struct SenderCount {
     pub count: i64,
 }
 
-/// How many senders `/stats` lists.
-pub const TOP_SENDERS: i64 = 10;
-
 /// A page of messages in `(ts, message_id)` order, with the total for the filters.
-pub fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, StorageError> {
+pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page, StorageError> {
     let tx = conn.unchecked_transaction()?;
     let (total, data) = match Where::from_filters(&query.filters) {
         None => (0, Vec::new()),
@@ -292,7 +291,7 @@ impl Where {
 }
 
 /// The `/stats` figures, from the aggregates and the two ends of the time index.
-pub fn stats(conn: &Connection) -> Result<Stats, StorageError> {
+pub(crate) fn stats(conn: &Connection) -> Result<Stats, StorageError> {
     let tx = conn.unchecked_transaction()?;
     let (total_messages, senders_count) = tx
         .prepare_cached("SELECT messages, senders FROM totals")?

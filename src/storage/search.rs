@@ -1,18 +1,50 @@
-//! The substring-search index behind `q` (see `migrations/V2__search_index.sql`): how a needle
-//! becomes an index query, and how the writer moves new rows into the index.
+//! Search by `q`: what a needle matches ([`contains_ci`], Unicode case-insensitive, no
+//! wildcards), the substring-search index that narrows the rows down (see
+//! `migrations/V2__search_index.sql`), how a needle becomes an index query, and how the writer
+//! moves new rows into the index.
 //!
 //! The index only narrows the rows down: a query asks for some of the needle's trigrams, and
 //! `contains_ci` decides on every candidate, so an answer is exactly the one a scan gives. Two
 //! things keep the index from ever missing a true match: it holds each text lower-cased by the
-//! same function `contains_ci` compares with ([`super::connection::search_fold`]), so any text
-//! that contains the needle contains each of the lower-cased needle's trigrams; and rows not yet
-//! indexed (rowids after `search_progress.indexed_through`) are always candidates too.
+//! same function `contains_ci` compares with ([`search_fold`]), so any text that contains the
+//! needle contains each of the lower-cased needle's trigrams; and rows not yet indexed (rowids
+//! after `search_progress.indexed_through`) are always candidates too.
 
 use std::collections::HashSet;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StorageError;
+use super::error::StorageError;
+
+/// Whether a message whose text is `text` is found by `q`: `text` contains `q`, ignoring case
+/// exactly as searches do. For checking answers against what a data set holds.
+pub fn search_matches(text: &str, q: &str) -> bool {
+    contains_ci(text, &search_fold(q))
+}
+
+/// A text as the search index holds it: lower-cased exactly as [`contains_ci`] compares, so
+/// that whatever `contains_ci` finds, the index has every trigram of.
+pub(crate) fn search_fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// True when `haystack` contains `needle_lower` ignoring case. `needle_lower` is already lower
+/// case. ASCII text is compared in place; anything else is lower-cased first (a few non-ASCII
+/// characters, such as the Kelvin sign, lower-case to ASCII letters).
+pub(crate) fn contains_ci(haystack: &str, needle_lower: &str) -> bool {
+    if needle_lower.is_empty() {
+        return true;
+    }
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let needle = needle_lower.as_bytes();
+        haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
+    } else {
+        search_fold(haystack).contains(needle_lower)
+    }
+}
 
 /// The most trigrams one query asks the index for. Fewer trigrams only let more candidates
 /// through (every one is checked), so a long needle costs no more than a short one.
@@ -23,7 +55,7 @@ const MAX_TRIGRAMS: usize = 8;
 /// `None` when the needle is shorter than three characters: no trigram to ask for, the caller
 /// scans instead.
 pub fn trigram_query(needle: &str) -> Option<String> {
-    let chars: Vec<char> = super::connection::search_fold(needle).chars().collect();
+    let chars: Vec<char> = search_fold(needle).chars().collect();
     if chars.len() < 3 {
         return None;
     }
@@ -45,16 +77,6 @@ pub fn trigram_query(needle: &str) -> Option<String> {
     }
     Some(terms.join(" AND "))
 }
-
-/// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
-/// merges are amortised over the step), small enough that a step holds the writer for a few
-/// tens of milliseconds at most.
-pub const INDEX_STEP: usize = 1024;
-/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
-/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
-/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
-/// backlog (which every search reads row by row) stops growing.
-pub const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 
 /// The rows that may contain a needle, as an SQL table expression with one column, `candidate`
 /// (a `messages` rowid), and one parameter, the [`trigram_query`]: the index's matches, and the
@@ -109,7 +131,25 @@ pub fn backlog(conn: &Connection) -> Result<usize, StorageError> {
 
 #[cfg(test)]
 mod tests {
-    use super::trigram_query;
+    use super::{contains_ci, search_matches, trigram_query};
+
+    #[test]
+    fn substring_search_ignores_case_across_unicode() {
+        assert!(contains_ci("Hello World", "world"));
+        assert!(contains_ci("CAFÉ au lait", "café"));
+        assert!(contains_ci("Temperature 5\u{212A}", "5k"));
+        assert!(!contains_ci("Hello", "hellos"));
+        assert!(!contains_ci("100 percent", "100%"));
+        assert!(contains_ci("a_b", "a_b"));
+        assert!(!contains_ci("axb", "a_b"));
+    }
+
+    #[test]
+    fn a_search_matches_whatever_the_case_of_its_needle() {
+        assert!(search_matches("hello there", "HELLO"));
+        assert!(search_matches("ÉCOLE", "école"));
+        assert!(!search_matches("hello", "zanzibar"));
+    }
 
     #[test]
     fn needles_under_three_characters_have_no_index_query() {

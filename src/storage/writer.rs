@@ -7,44 +7,48 @@
 //!
 //! Between batches the writer also moves new rows into the search index ([`search`]), a step
 //! at a time: once no message has come for [`IDLE_BEFORE_INDEXING`], or after every batch once
-//! the backlog has grown past [`search::INDEX_BACKLOG`]. Searches read the backlog too, so this
+//! the backlog has grown past [`INDEX_BACKLOG`]. Searches read the backlog too, so this
 //! only decides when the index's cost is paid, never what a search finds.
 //!
 //! A batch that fails is answered with errors as a whole (nothing of it was committed), the
-//! connection is dropped and the failure recorded until a later commit succeeds; see the
-//! [storage module](super) for how a removed or replaced database file is handled.
+//! connection is dropped and the failure recorded until a later commit succeeds; see
+//! [`super::file_identity`] for how a removed or replaced database file is handled.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{FileId, Shared, StorageError, aggregates, connection, migrations, search};
+use super::error::StorageError;
+use super::file_identity::{DatabaseFile, FileId};
+use super::insert::{Insertion, insert_messages};
+use super::readers::Readers;
+use super::{connection, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
 /// The most messages committed in one transaction.
-pub const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 512;
 /// How many messages may wait for the writer before senders wait for room.
 const QUEUE_CAPACITY: usize = 4096;
 /// How long no message must come before the writer spends time on the search index.
-pub const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
-
-/// What storing a message did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Insert {
-    /// A new row.
-    Created,
-    /// The id was already stored; the first row is kept. `conflict` when this copy differs.
-    Duplicate { conflict: bool },
-}
+const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
+/// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
+/// merges are amortised over the step), small enough that a step holds the writer for a few
+/// tens of milliseconds at most.
+const INDEX_STEP: usize = 1024;
+/// Rows waiting for the index beyond which the writer indexes a step after every commit, even
+/// while messages are queued. Below it, indexing waits until the writer has nothing to commit,
+/// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
+/// backlog (which every search reads row by row) stops growing.
+const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 
 enum Job {
     Insert {
         message: NewMessage,
-        reply: oneshot::Sender<Result<Insert, StorageError>>,
+        reply: oneshot::Sender<Result<Insertion, StorageError>>,
     },
     /// "Can you commit?": answered by the batch it shares, or alone by [`Writer::probe`].
     Probe {
@@ -54,25 +58,55 @@ enum Job {
 
 /// The senders' side of the writer. Cheap to clone.
 #[derive(Clone)]
-pub struct WriterHandle {
+pub(crate) struct WriterHandle {
     queue: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    failure: Arc<LastFailure>,
 }
 
-/// Starts the writer thread on `conn`.
-pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
+/// Why the last commit (or write probe) failed; `None` once one succeeds. The writer records
+/// it; readiness reads it.
+#[derive(Default)]
+struct LastFailure(Mutex<Option<String>>);
+
+impl LastFailure {
+    fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the outcome of a commit; returns what was recorded before.
+    fn replace(&self, failure: Option<String>) -> Option<String> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *slot, failure)
+    }
+}
+
+/// Starts the writer thread on `conn`, a connection to `file`; it closes `readers` whenever it
+/// moves to another file.
+pub(crate) fn spawn(
+    conn: Connection,
+    file: Arc<DatabaseFile>,
+    readers: Arc<Readers>,
+) -> WriterHandle {
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
     // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
     // schedules index steps, and each step reports what it moved.
-    let unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
+    let unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
+    let failure = Arc::new(LastFailure::default());
+    let recorded = Arc::clone(&failure);
     let thread = std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || {
             Writer {
                 conn: Some(conn),
                 broken: false,
-                wal: shared.wal_identity(),
-                shared,
+                wal: file.wal_identity(),
+                file,
+                readers,
+                failure: recorded,
                 unindexed,
                 last_batch: Instant::now(),
                 // Without it the writer still works; it indexes only past the backlog limit.
@@ -87,12 +121,13 @@ pub(crate) fn spawn(conn: Connection, shared: Arc<Shared>) -> WriterHandle {
     WriterHandle {
         queue: Arc::new(Mutex::new(Some(sender))),
         thread: Arc::new(Mutex::new(Some(thread))),
+        failure,
     }
 }
 
 impl WriterHandle {
     /// Queues `message` and waits until its outcome is committed.
-    pub async fn insert(&self, message: NewMessage) -> Result<Insert, StorageError> {
+    pub(crate) async fn insert(&self, message: NewMessage) -> Result<Insertion, StorageError> {
         let (reply, outcome) = oneshot::channel();
         self.send(Job::Insert { message, reply }).await?;
         outcome.await.map_err(|_| StorageError::Closed)?
@@ -100,7 +135,7 @@ impl WriterHandle {
 
     /// Asks the writer whether it can commit: it switches to a replaced database file, reopens
     /// a dropped connection, and after a failure commits an empty change to find out.
-    pub async fn probe(&self) -> Result<(), StorageError> {
+    pub(crate) async fn probe(&self) -> Result<(), StorageError> {
         let (reply, outcome) = oneshot::channel();
         self.send(Job::Probe { reply }).await?;
         outcome.await.map_err(|_| StorageError::Closed)?
@@ -116,8 +151,13 @@ impl WriterHandle {
         sender.send(job).await.map_err(|_| StorageError::Closed)
     }
 
+    /// True while the last commit (or write probe) has failed.
+    pub(crate) fn failing(&self) -> bool {
+        self.failure.get().is_some()
+    }
+
     /// Closes the queue and blocks until the writer has committed what was queued and stopped.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -140,7 +180,9 @@ struct Writer {
     broken: bool,
     /// The identity of `conn`'s `-wal` file, to recognise it once its database file is gone.
     wal: Option<FileId>,
-    shared: Arc<Shared>,
+    file: Arc<DatabaseFile>,
+    readers: Arc<Readers>,
+    failure: Arc<LastFailure>,
     /// About how many rows wait for the search index.
     unindexed: usize,
     /// When the last batch arrived: indexing waits for a quiet moment.
@@ -173,13 +215,13 @@ impl Writer {
             let failure = outcome.as_ref().err().map(ToString::to_string);
             self.record(failure.clone(), messages.len());
             match (outcome, &failure) {
-                (Ok(inserts), _) => {
-                    self.unindexed += inserts
+                (Ok(insertions), _) => {
+                    self.unindexed += insertions
                         .iter()
-                        .filter(|insert| **insert == Insert::Created)
+                        .filter(|insertion| **insertion == Insertion::Created)
                         .count();
-                    for (reply, insert) in replies.drain(..).zip(inserts) {
-                        let _ = reply.send(Ok(insert));
+                    for (reply, insertion) in replies.drain(..).zip(insertions) {
+                        let _ = reply.send(Ok(insertion));
                     }
                 }
                 (Err(_), reason) => {
@@ -196,7 +238,7 @@ impl Writer {
                 });
             }
             messages.clear();
-            if self.unindexed >= search::INDEX_BACKLOG {
+            if self.unindexed >= INDEX_BACKLOG {
                 self.index_step();
             }
         }
@@ -242,14 +284,14 @@ impl Writer {
     /// rows in the backlog, where searches still find them; the next new row retries.
     fn index_step(&mut self) {
         let conn = match &mut self.conn {
-            Some(conn) if !self.broken && !self.shared.file_changed() => conn,
+            Some(conn) if !self.broken && !self.file.changed() => conn,
             _ => {
                 self.unindexed = 0;
                 return;
             }
         };
-        match search::index_pending(conn, search::INDEX_STEP) {
-            Ok(moved) if moved < search::INDEX_STEP => self.unindexed = 0,
+        match search::index_pending(conn, INDEX_STEP) {
+            Ok(moved) if moved < INDEX_STEP => self.unindexed = 0,
             Ok(moved) => self.unindexed = self.unindexed.saturating_sub(moved).max(1),
             Err(error) => {
                 tracing::warn!(error = %error, "search indexing failed; the rows stay searchable");
@@ -261,7 +303,7 @@ impl Writer {
     /// Logs and publishes how the last attempt went. After a failure the connection may be
     /// unusable (file replaced, disk gone): the next attempt starts afresh.
     fn record(&mut self, failure: Option<String>, batch: usize) {
-        let before = self.shared.set_write_failure(failure.clone());
+        let before = self.failure.replace(failure.clone());
         match (failure, before) {
             (Some(error), before) => {
                 self.broken = true;
@@ -279,11 +321,13 @@ impl Writer {
 
     /// The connection to the file now at the database path: the current one when the file is
     /// unchanged and the last attempt succeeded; else a new one, opened once every connection
-    /// to the old file is closed (see [`Shared::switch_files`]).
+    /// to the old file is closed (see [`DatabaseFile::switch`]).
     fn connection(&mut self) -> Result<&mut Connection, StorageError> {
-        if self.shared.file_changed() {
+        if self.file.changed() {
             tracing::warn!("the database file was removed or replaced: reopening");
-            self.shared.switch_files(self.conn.take(), self.wal);
+            let readers = &self.readers;
+            self.file
+                .switch(self.conn.take(), self.wal, || readers.close_idle());
         } else if self.broken {
             self.conn = None;
         }
@@ -291,10 +335,10 @@ impl Writer {
         match &mut self.conn {
             Some(conn) => Ok(conn),
             none => {
-                let mut conn = connection::reopen_writer(&self.shared.target)?;
+                let mut conn = connection::reopen_writer(self.file.filename())?;
                 migrations::run(&mut conn)?;
-                self.wal = self.shared.wal_identity();
-                self.unindexed = search::backlog(&conn).unwrap_or(search::INDEX_STEP);
+                self.wal = self.file.wal_identity();
+                self.unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
                 Ok(none.insert(conn))
             }
         }
@@ -302,7 +346,7 @@ impl Writer {
 
     /// After a commit: it counts only if it went into the file that is at the path now.
     fn verify_file(&mut self) -> Result<(), StorageError> {
-        if self.shared.file_changed() {
+        if self.file.changed() {
             return Err(StorageError::Replaced);
         }
         Ok(())
@@ -312,7 +356,7 @@ impl Writer {
     /// it commits a change of nothing (the schema cookie `user_version`, rewritten unchanged),
     /// which goes through the same WAL append and fsync as a batch.
     fn probe(&mut self) -> Result<(), StorageError> {
-        let failing = self.shared.write_failure().is_some();
+        let failing = self.failure.get().is_some();
         let conn = self.connection()?;
         if failing {
             let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
@@ -325,74 +369,13 @@ impl Writer {
     }
 
     /// Inserts a batch in one transaction; every outcome or none.
-    fn commit(&mut self, batch: &[NewMessage]) -> Result<Vec<Insert>, StorageError> {
+    fn commit(&mut self, batch: &[NewMessage]) -> Result<Vec<Insertion>, StorageError> {
         let conn = self.connection()?;
         let created_at = timestamp::now_iso();
         let tx = conn.transaction()?;
-        let inserts = insert_messages(&tx, batch, &created_at)?;
+        let insertions = insert_messages(&tx, batch, &created_at)?;
         tx.commit()?;
         self.verify_file()?;
-        Ok(inserts)
+        Ok(insertions)
     }
-}
-
-/// Inserts `messages` on `conn`, inside the caller's transaction: insert-or-ignore, and for each
-/// message that was already stored, whether the stored copy differs; then counts the new rows
-/// into the aggregates ([`aggregates::add`]). The writer's batches and bulk loads (the
-/// benchmark's) share it, so rows are only ever stored one way.
-pub fn insert_messages<'a>(
-    conn: &Connection,
-    messages: impl IntoIterator<Item = &'a NewMessage>,
-    created_at: &str,
-) -> Result<Vec<Insert>, StorageError> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO messages
-             (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (message_id) DO NOTHING",
-    )?;
-    let messages = messages.into_iter();
-    let mut inserts = Vec::with_capacity(messages.size_hint().0);
-    let mut created = Vec::with_capacity(messages.size_hint().0);
-    for m in messages {
-        let changed = insert.execute(params![
-            m.message_id,
-            m.from,
-            m.to,
-            m.ts,
-            m.text,
-            created_at,
-            m.ts_key
-        ])?;
-        inserts.push(if changed == 1 {
-            created.push(m);
-            Insert::Created
-        } else {
-            Insert::Duplicate {
-                conflict: differs_from_stored(conn, m)?,
-            }
-        });
-    }
-    aggregates::add(conn, &created)?;
-    Ok(inserts)
-}
-
-/// True when the stored row with this message's id has other content.
-fn differs_from_stored(conn: &Connection, message: &NewMessage) -> Result<bool, StorageError> {
-    let stored = conn
-        .prepare_cached(
-            "SELECT from_msisdn, to_msisdn, ts, text FROM messages WHERE message_id = ?1",
-        )?
-        .query_row([&message.message_id], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .optional()?;
-    Ok(stored.is_some_and(|(from, to, ts, text)| {
-        from != message.from || to != message.to || ts != message.ts || text != message.text
-    }))
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use webhook_receiver::config::Location;
 use webhook_receiver::filters::RawListQuery;
 use webhook_receiver::signature;
-use webhook_receiver::storage::{connection, queries};
+use webhook_receiver::storage::ReadOnlyStorage;
 
 use crate::helpers::{
     RawHttp, SECRET, ServerProcess, TestApp, database_url, message, signed_post_head,
@@ -381,13 +381,12 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     let library_reader = {
         let writing = Arc::clone(&writing);
         std::thread::spawn(move || {
-            let target = connection::Target::existing(&location).unwrap();
-            let conn = connection::open_reader(&target).unwrap();
+            let storage = ReadOnlyStorage::open_existing(&location).unwrap();
             let query = RawListQuery::default().parse().unwrap();
             let mut reads = 0;
             while writing.load(Ordering::SeqCst) || reads == 0 {
-                let page = queries::list_messages(&conn, &query).unwrap();
-                let stats = queries::stats(&conn).unwrap();
+                let page = storage.list_messages(&query).unwrap();
+                let stats = storage.stats().unwrap();
                 assert!(stats.total_messages >= page.total);
                 reads += 1;
             }

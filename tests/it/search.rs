@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use webhook_receiver::config::Location;
 use webhook_receiver::message::NewMessage;
-use webhook_receiver::storage::{connection, search, writer};
+use webhook_receiver::storage::{BulkLoad, Insertion, ReadOnlyStorage};
 
 use crate::helpers::*;
 
@@ -94,26 +94,19 @@ fn new_message(id: &str, ts: &str, text: Option<&str>) -> NewMessage {
 /// Stores `messages` straight through the storage layer, as another process would: the rows
 /// wait for the search index until something indexes them.
 fn insert_directly(db: &Path, messages: &[NewMessage]) {
-    let target = connection::Target::new(&Location::File(db.to_path_buf())).unwrap();
-    let mut conn = connection::open_writer(&target).unwrap();
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .unwrap();
-    let inserts = writer::insert_messages(&tx, messages, "2025-01-01T00:00:00.000Z").unwrap();
+    let insertions = BulkLoad::open(db).unwrap().insert(messages).unwrap();
     assert!(
-        inserts
+        insertions
             .iter()
-            .all(|insert| *insert == writer::Insert::Created)
+            .all(|insertion| *insertion == Insertion::Created)
     );
-    tx.commit().unwrap();
 }
 
 /// Moves every waiting row into the index; returns how many there were.
 fn index_everything(db: &Path) -> usize {
-    let target = connection::Target::new(&Location::File(db.to_path_buf())).unwrap();
-    let mut conn = connection::open_writer(&target).unwrap();
-    let moved = search::index_pending(&mut conn, usize::MAX).unwrap();
-    assert_eq!(search::backlog(&conn).unwrap(), 0);
+    let mut load = BulkLoad::open(db).unwrap();
+    let moved = load.index_for_search(usize::MAX).unwrap();
+    assert_eq!(load.unindexed_rows().unwrap(), 0);
     moved
 }
 
@@ -188,16 +181,15 @@ async fn messages_posted_to_the_server_are_found_before_and_after_the_writer_ind
         (vec!["a".to_string()], &1.into())
     );
     // The writer indexes new rows by itself once it has nothing else to do.
-    let target = connection::Target::new(&Location::File(app.db_path.clone())).unwrap();
-    let conn = connection::open_reader(&target).unwrap();
+    let storage = ReadOnlyStorage::open_existing(&Location::File(app.db_path.clone())).unwrap();
     for _ in 0..1000 {
-        if search::backlog(&conn).unwrap() == 0 {
+        if storage.unindexed_rows().unwrap() == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(
-        search::backlog(&conn).unwrap(),
+        storage.unindexed_rows().unwrap(),
         0,
         "the writer left rows unindexed"
     );

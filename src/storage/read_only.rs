@@ -1,0 +1,98 @@
+//! The read-only handle on an existing database file, for `app list` and `app stats`: the same
+//! reads as the server's, on one read-only connection, without a writer.
+
+use rusqlite::Connection;
+
+use super::connection::{self, Filename};
+use super::error::{OpenError, StorageError};
+use super::queries::{self, Page, Stats};
+use super::{migrations, search};
+use crate::config::Location;
+use crate::filters::ListQuery;
+
+/// A read-only connection to an existing, migrated database file.
+///
+/// Opening it never creates anything. It works while `app serve` writes (WAL): each read sees
+/// the last committed snapshot.
+pub struct ReadOnlyStorage {
+    conn: Connection,
+}
+
+impl ReadOnlyStorage {
+    /// Opens the database file at `location` to read. A missing file, an in-memory database
+    /// (only the process holding it can read it) and a file no migration has run on are each
+    /// refused with their own [`OpenError`], so that a command can say what to do.
+    pub fn open_existing(location: &Location) -> Result<Self, OpenError> {
+        let path = location.path().ok_or(OpenError::InMemory)?;
+        if !path.exists() {
+            return Err(OpenError::Missing(path.to_path_buf()));
+        }
+        let conn = connection::open_reader(&Filename::resolve(location)?).map_err(|source| {
+            OpenError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let version = migrations::current_version(&conn).map_err(|source| OpenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if version.is_none() {
+            return Err(OpenError::NoSchema(path.to_path_buf()));
+        }
+        Ok(Self { conn })
+    }
+
+    /// A page of messages and the total for its filters: `GET /messages`.
+    pub fn list_messages(&self, query: &ListQuery) -> Result<Page, StorageError> {
+        queries::list_messages(&self.conn, query)
+    }
+
+    /// The `GET /stats` figures.
+    pub fn stats(&self) -> Result<Stats, StorageError> {
+        queries::stats(&self.conn)
+    }
+
+    /// How many stored rows the search index has not taken in yet (searches read them one by
+    /// one). For benchmarks and tests that wait for a server's writer to index what it stored.
+    pub fn unindexed_rows(&self) -> Result<usize, StorageError> {
+        search::backlog(&self.conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReadOnlyStorage;
+    use crate::config::Location;
+    use crate::storage::{BulkLoad, OpenError};
+
+    fn open(path: &std::path::Path) -> Result<ReadOnlyStorage, OpenError> {
+        ReadOnlyStorage::open_existing(&Location::File(path.to_path_buf()))
+    }
+
+    #[test]
+    fn memory_a_missing_file_and_a_file_without_schema_are_each_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            ReadOnlyStorage::open_existing(&Location::Memory),
+            Err(OpenError::InMemory)
+        ));
+
+        let absent = dir.path().join("absent").join("app.db");
+        assert!(matches!(open(&absent), Err(OpenError::Missing(path)) if path == absent));
+        assert!(
+            !dir.path().join("absent").exists(),
+            "opening created a folder"
+        );
+
+        let bare = dir.path().join("bare.db");
+        rusqlite::Connection::open(&bare)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        assert!(matches!(open(&bare), Err(OpenError::NoSchema(path)) if path == bare));
+
+        BulkLoad::open(&bare).unwrap().finish().unwrap();
+        assert_eq!(open(&bare).unwrap().stats().unwrap().total_messages, 0);
+    }
+}
