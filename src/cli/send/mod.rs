@@ -1,10 +1,19 @@
 //! `app send`: posts signed messages to a running server and sums up what it answered.
 //!
-//! One message from flags, a JSON/NDJSON file of them, or `--generate N` synthetic ones; all
-//! signed up front and posted at a fixed concurrency over reused connections by [`crate::load`],
-//! which a benchmark can drive the same way. Exit 0 only when every message was accepted.
+//! The flags and the exit code live here; the parts of a run each have a module:
+//! - `input`: one message from the flags, or the messages of a JSON/NDJSON file;
+//! - `synthetic`: `--generate N` realistic messages, repeatable with `--seed`;
+//! - `client`: every body signed up front, then posted at a fixed concurrency over reused
+//!   connections, each answer read as an outcome;
+//! - `report`: the counts, throughput and latency percentiles, as a table or JSON.
+//!
+//! Exit 0 only when every message was accepted.
 
-use std::fmt::Write as _;
+mod client;
+mod input;
+mod report;
+mod synthetic;
+
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,8 +30,10 @@ use reqwest::Url;
 use super::args::{SecretArgs, read_file};
 use super::exit::usage;
 use super::output::{self, OutputArgs};
-use crate::load::{self, Outcome, OutgoingMessage, Report, RunOptions, Signed, input, synthetic};
 use crate::timestamp;
+use client::{Outcome, Signed};
+use input::OutgoingMessage;
+use report::Report;
 
 /// Where `--seed` runs put their timestamps: the week before this instant, so that a seeded
 /// run repeats exactly, timestamps included.
@@ -109,17 +120,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let bodies = bodies(&args)?;
     let messages: Arc<[Signed]> = Signed::all(secret, bodies).into();
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let options = RunOptions {
-        concurrency,
-        stop_on_fatal: true,
-    };
     let progress = progress_bar(messages.len());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let client = load::client(concurrency, Duration::from_secs(args.timeout_secs))
+    let client = client::client(concurrency, Duration::from_secs(args.timeout_secs))
         .context("cannot build the HTTP client")?;
     let report = runtime.block_on({
         let progress = progress.clone();
-        load::run(&client, &url, messages, &options, move |_| progress.inc(1))
+        client::run(&client, &url, messages, concurrency, move |_| {
+            progress.inc(1)
+        })
     });
     progress.finish_and_clear();
     finish(&report, &url, args.output.json)
@@ -202,12 +211,12 @@ fn finish(report: &Report, url: &Url, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::print_json(&report.summary())?;
     } else if fatal.is_none() {
-        output::print(&render(report))?;
+        output::print(&report.table())?;
     }
     if report.all_accepted() {
         return Ok(ExitCode::SUCCESS);
     }
-    Err(anyhow!(fatal.unwrap_or_else(|| not_accepted(report))))
+    Err(anyhow!(fatal.unwrap_or_else(|| report.not_accepted())))
 }
 
 /// Why the run stopped early, for an operator to act on.
@@ -219,79 +228,4 @@ fn fatal_message(outcome: &Outcome, url: &Url) -> String {
         Outcome::Failed { error, .. } => format!("cannot reach {url}: {error}"),
         other => format!("stopped after {other:?}"),
     }
-}
-
-/// What was not accepted, by status, with the first reason for each.
-fn not_accepted(report: &Report) -> String {
-    let mut parts: Vec<String> = report
-        .rejected
-        .iter()
-        .map(|(status, counted)| {
-            format!(
-                "{status} × {} (first: {})",
-                counted.count, counted.first_detail
-            )
-        })
-        .collect();
-    if report.failed > 0 {
-        parts.push(format!(
-            "no answer × {} (first: {})",
-            report.failed,
-            report.first_failure.as_deref().unwrap_or("unknown")
-        ));
-    }
-    format!(
-        "{} of {} messages not accepted: {}",
-        report.messages - report.accepted(),
-        report.messages,
-        parts.join("; ")
-    )
-}
-
-/// The summary as a two-column table.
-fn render(report: &Report) -> String {
-    let summary = report.summary();
-    let ms = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |ms| format!("{ms:.2} ms"));
-    let mut accepted = format!(
-        "{} (created {}, duplicate {}",
-        summary.accepted, summary.created, summary.duplicate
-    );
-    if report.accepted_unlabelled > 0 {
-        let _ = write!(accepted, ", unlabelled {}", report.accepted_unlabelled);
-    }
-    accepted.push(')');
-    let mut rejected = report.rejected_total().to_string();
-    if !summary.rejected.is_empty() {
-        let by_status: Vec<String> = summary
-            .rejected
-            .iter()
-            .map(|(status, count)| format!("{status}: {count}"))
-            .collect();
-        let _ = write!(rejected, " ({})", by_status.join(", "));
-    }
-    let mut table = output::table(&[]);
-    for (name, value) in [
-        ("messages", summary.messages.to_string()),
-        ("sent", summary.sent.to_string()),
-        ("accepted", accepted),
-        ("rejected", rejected),
-        ("failed", summary.failed.to_string()),
-        ("elapsed", format!("{:.3} s", summary.elapsed_s)),
-        (
-            "throughput",
-            format!("{:.1} messages/s", summary.throughput_per_s),
-        ),
-        (
-            "latency",
-            format!(
-                "p50 {}, p99 {}, max {}",
-                ms(summary.latency_ms.p50),
-                ms(summary.latency_ms.p99),
-                ms(summary.latency_ms.max)
-            ),
-        ),
-    ] {
-        table.add_row([name.to_string(), value]);
-    }
-    output::render(&table)
 }

@@ -1,13 +1,16 @@
-//! What a run did: counts by outcome and status, throughput, and latency percentiles.
+//! What a run did: counts by outcome and status, throughput, and latency percentiles; and how
+//! `app send` prints them: a table, a JSON summary, or one line saying what was not accepted.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Outcome;
+use super::client::Outcome;
+use crate::cli::output;
 
-/// The result of [`super::run`].
+/// The result of [`super::client::run`].
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Messages the run was given.
@@ -152,6 +155,82 @@ impl Report {
                 max: ms(self.latencies.last().copied()),
             },
         }
+    }
+
+    /// What was not accepted, by status, with the first reason for each.
+    pub fn not_accepted(&self) -> String {
+        let mut parts: Vec<String> = self
+            .rejected
+            .iter()
+            .map(|(status, counted)| {
+                format!(
+                    "{status} × {} (first: {})",
+                    counted.count, counted.first_detail
+                )
+            })
+            .collect();
+        if self.failed > 0 {
+            parts.push(format!(
+                "no answer × {} (first: {})",
+                self.failed,
+                self.first_failure.as_deref().unwrap_or("unknown")
+            ));
+        }
+        format!(
+            "{} of {} messages not accepted: {}",
+            self.messages - self.accepted(),
+            self.messages,
+            parts.join("; ")
+        )
+    }
+
+    /// The summary as a two-column table.
+    pub fn table(&self) -> String {
+        let summary = self.summary();
+        let ms =
+            |value: Option<f64>| value.map_or_else(|| "-".to_string(), |ms| format!("{ms:.2} ms"));
+        let mut accepted = format!(
+            "{} (created {}, duplicate {}",
+            summary.accepted, summary.created, summary.duplicate
+        );
+        if self.accepted_unlabelled > 0 {
+            let _ = write!(accepted, ", unlabelled {}", self.accepted_unlabelled);
+        }
+        accepted.push(')');
+        let mut rejected = self.rejected_total().to_string();
+        if !summary.rejected.is_empty() {
+            let by_status: Vec<String> = summary
+                .rejected
+                .iter()
+                .map(|(status, count)| format!("{status}: {count}"))
+                .collect();
+            let _ = write!(rejected, " ({})", by_status.join(", "));
+        }
+        let mut table = output::table(&[]);
+        for (name, value) in [
+            ("messages", summary.messages.to_string()),
+            ("sent", summary.sent.to_string()),
+            ("accepted", accepted),
+            ("rejected", rejected),
+            ("failed", summary.failed.to_string()),
+            ("elapsed", format!("{:.3} s", summary.elapsed_s)),
+            (
+                "throughput",
+                format!("{:.1} messages/s", summary.throughput_per_s),
+            ),
+            (
+                "latency",
+                format!(
+                    "p50 {}, p99 {}, max {}",
+                    ms(summary.latency_ms.p50),
+                    ms(summary.latency_ms.p99),
+                    ms(summary.latency_ms.max)
+                ),
+            ),
+        ] {
+            table.add_row([name.to_string(), value]);
+        }
+        output::render(&table)
     }
 }
 

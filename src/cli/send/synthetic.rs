@@ -1,6 +1,6 @@
-//! Realistic synthetic messages for `app send --generate` and benchmarks: a few dozen senders
-//! from several countries, a handful of them busy (Zipf-like), timestamps spread over the week
-//! before an anchor instant, short chat texts in several scripts, some without text.
+//! Realistic synthetic messages for `app send --generate`: a few dozen senders from several
+//! countries, a handful of them busy (Zipf-like), timestamps spread over the week before an
+//! anchor instant, short chat texts in several scripts, some without text.
 //!
 //! A generator is deterministic for its seed and anchor, so a run can be repeated exactly.
 
@@ -10,7 +10,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::OutgoingMessage;
+use super::input::OutgoingMessage;
 
 /// How many distinct senders a generator draws from.
 pub const SENDERS: usize = 40;

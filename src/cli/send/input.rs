@@ -1,9 +1,31 @@
-//! Messages from a file: a JSON array of objects, one object, or NDJSON (objects one after
-//! another, one per line or pretty-printed). Each object is sent as the exact bytes it has in
-//! the file, so what is signed is what the file says.
+//! The bodies `app send` posts when they are not synthetic: one message built from its fields
+//! ([`OutgoingMessage`], from the flags), or the messages in a file: a JSON array of objects,
+//! one object, or NDJSON (objects one after another, one per line or pretty-printed). Each
+//! object in a file is sent as the exact bytes it has there, so what is signed is what the file
+//! says.
 
 use bytes::Bytes;
+use serde::Serialize;
 use serde_json::value::RawValue;
+
+/// One message as `app send` posts it, fields in the contract's order; `text` is left out when
+/// there is none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutgoingMessage {
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub ts: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl OutgoingMessage {
+    /// The JSON body, compact.
+    pub fn to_body(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("a message always serializes"))
+    }
+}
 
 /// Why a file holds no sendable messages.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +76,23 @@ mod tests {
             .into_iter()
             .map(|body| String::from_utf8(body.to_vec()).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn outgoing_messages_leave_out_a_missing_text() {
+        let mut message = OutgoingMessage {
+            message_id: "m1".into(),
+            from: "+1".into(),
+            to: "+2".into(),
+            ts: "2025-01-15T10:00:00Z".into(),
+            text: None,
+        };
+        assert_eq!(
+            message.to_body(),
+            r#"{"message_id":"m1","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z"}"#
+        );
+        message.text = Some("Hi".into());
+        assert!(message.to_body().ends_with(br#","text":"Hi"}"#));
     }
 
     #[test]
