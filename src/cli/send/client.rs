@@ -2,8 +2,8 @@
 //! over one reused connection pool with exactly `concurrency` requests in flight, and each
 //! answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -81,51 +81,57 @@ pub fn client(concurrency: usize, timeout: Duration) -> reqwest::Result<reqwest:
 pub async fn run(
     client: &reqwest::Client,
     url: &reqwest::Url,
-    messages: Arc<[Signed]>,
+    messages: Vec<Signed>,
     concurrency: usize,
     observe: impl Fn(&Outcome) + Send + Sync + 'static,
 ) -> Report {
-    let observe: Arc<dyn Fn(&Outcome) + Send + Sync> = Arc::new(observe);
-    let next = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let worker_count = concurrency.clamp(1, messages.len().max(1));
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        url: url.clone(),
+        report: Mutex::new(Report::new(messages.len())),
+        messages,
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        observe: Box::new(observe),
+    });
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency.clamp(1, messages.len().max(1)))
-        .map(|_| {
-            let worker = Worker {
-                client: client.clone(),
-                url: url.clone(),
-                messages: Arc::clone(&messages),
-                next: Arc::clone(&next),
-                stop: Arc::clone(&stop),
-                observe: Arc::clone(&observe),
-            };
-            tokio::spawn(worker.run())
-        })
+    let workers: Vec<_> = (0..worker_count)
+        .map(|_| tokio::spawn(Arc::clone(&shared).work()))
         .collect();
-    let mut report = Report::new(messages.len());
     for worker in workers {
-        match worker.await {
-            Ok(part) => report.merge(part),
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => {}
+        if let Err(error) = worker.await
+            && error.is_panic()
+        {
+            std::panic::resume_unwind(error.into_panic());
         }
     }
-    report.finish(started.elapsed());
+    let elapsed = started.elapsed();
+    let shared = Arc::into_inner(shared).expect("every worker has finished");
+    let mut report = shared
+        .report
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    report.elapsed = elapsed;
     report
 }
 
-struct Worker {
+/// What the workers of a run share: the messages, which one is next, and one report that each
+/// answer is counted into. One report rather than one per worker, merged at the end: a
+/// latency histogram is a few hundred KiB, and `--concurrency` goes to 1024.
+struct Shared {
     client: reqwest::Client,
     url: reqwest::Url,
-    messages: Arc<[Signed]>,
-    next: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    observe: Arc<dyn Fn(&Outcome) + Send + Sync>,
+    messages: Vec<Signed>,
+    next: AtomicUsize,
+    stop: AtomicBool,
+    report: Mutex<Report>,
+    observe: Box<dyn Fn(&Outcome) + Send + Sync>,
 }
 
-impl Worker {
-    async fn run(self) -> Report {
-        let mut report = Report::new(0);
+impl Shared {
+    /// Takes the next message until there are none left or a fatal outcome stops the run.
+    async fn work(self: Arc<Self>) {
         while !self.stop.load(Ordering::Relaxed) {
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(message) = self.messages.get(index) else {
@@ -137,11 +143,13 @@ impl Worker {
             (self.observe)(&outcome);
             if outcome.is_fatal() {
                 self.stop.store(true, Ordering::Relaxed);
-                report.stopped_by.get_or_insert_with(|| outcome.clone());
             }
-            report.record(outcome, latency);
+            // Held for a count and a histogram slot, never across an await.
+            self.report
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(outcome, latency);
         }
-        report
     }
 }
 

@@ -17,7 +17,6 @@ mod synthetic;
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -118,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = args.secret.require()?;
     let url = webhook_url(&args.url)?;
     let bodies = bodies(&args)?;
-    let messages: Arc<[Signed]> = Signed::all(secret, bodies).into();
+    let messages = Signed::all(secret, bodies);
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
     let progress = progress_bar(messages.len());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

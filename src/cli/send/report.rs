@@ -5,13 +5,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::client::Outcome;
 use crate::cli::output;
 
+/// Latencies are kept to 4 significant figures: exact to the microsecond below 32.768 ms (every
+/// digit of `--json`'s milliseconds) and within 8 µs up to 262 ms (the table's 0.01 ms). At 3
+/// the table's last digit would drift above 16 ms.
+const LATENCY_SIGNIFICANT_FIGURES: u8 = 4;
+
 /// The result of [`super::client::run`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Report {
     /// Messages the run was given.
     pub messages: usize,
@@ -27,12 +33,14 @@ pub struct Report {
     pub failed: usize,
     /// The first failure's error, when there was one.
     pub first_failure: Option<String>,
-    /// The fatal outcome that stopped the run early, if one did.
+    /// The first fatal outcome (see [`Outcome::is_fatal`]), which stopped the run early.
     pub stopped_by: Option<Outcome>,
     /// From the first request to the last answer.
     pub elapsed: Duration,
-    /// Latency of every answered request, sorted once the run is finished.
-    latencies: Vec<Duration>,
+    /// Latency of every answered request, in microseconds. A histogram, not the samples: its
+    /// size grows with the range of the latencies (a few hundred KiB), not with their number,
+    /// where a vector of a million samples held 16 MB.
+    latencies_us: Histogram<u64>,
 }
 
 /// How often one status was answered, and the first detail that came with it.
@@ -46,13 +54,27 @@ impl Report {
     pub(super) fn new(messages: usize) -> Self {
         Self {
             messages,
-            ..Self::default()
+            sent: 0,
+            created: 0,
+            duplicate: 0,
+            accepted_unlabelled: 0,
+            rejected: BTreeMap::new(),
+            failed: 0,
+            first_failure: None,
+            stopped_by: None,
+            elapsed: Duration::ZERO,
+            // Auto-resizing: it grows to the slowest answer (bounded by --timeout-secs).
+            latencies_us: Histogram::new(LATENCY_SIGNIFICANT_FIGURES)
+                .expect("4 significant figures are within hdrhistogram's 0 to 5"),
         }
     }
 
     /// Counts one outcome; `latency` is kept for answered requests only.
     pub(super) fn record(&mut self, outcome: Outcome, latency: Duration) {
         self.sent += 1;
+        if outcome.is_fatal() && self.stopped_by.is_none() {
+            self.stopped_by = Some(outcome.clone());
+        }
         match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Duplicate => self.duplicate += 1,
@@ -72,34 +94,11 @@ impl Report {
                 return;
             }
         }
-        self.latencies.push(latency);
-    }
-
-    /// Adds a worker's part of the run.
-    pub(super) fn merge(&mut self, part: Self) {
-        self.sent += part.sent;
-        self.created += part.created;
-        self.duplicate += part.duplicate;
-        self.accepted_unlabelled += part.accepted_unlabelled;
-        for (status, counted) in part.rejected {
-            self.rejected
-                .entry(status)
-                .and_modify(|mine| mine.count += counted.count)
-                .or_insert(counted);
-        }
-        self.failed += part.failed;
-        if self.first_failure.is_none() {
-            self.first_failure = part.first_failure;
-        }
-        if self.stopped_by.is_none() {
-            self.stopped_by = part.stopped_by;
-        }
-        self.latencies.extend(part.latencies);
-    }
-
-    pub(super) fn finish(&mut self, elapsed: Duration) {
-        self.elapsed = elapsed;
-        self.latencies.sort_unstable();
+        // To the nearest microsecond, as the summary shows milliseconds to 3 decimals.
+        let micros = u64::try_from((latency.as_nanos() + 500) / 1000).unwrap_or(u64::MAX);
+        self.latencies_us
+            .record(micros)
+            .expect("the histogram resizes itself for any latency below 2^62 µs (146,000 years)");
     }
 
     /// Messages the server took (new or duplicate).
@@ -127,14 +126,15 @@ impl Report {
         }
     }
 
-    /// The `percentile`th latency (0 to 100, nearest rank) of the answered requests.
-    pub fn latency(&self, percentile: f64) -> Option<Duration> {
-        nearest_rank(&self.latencies, percentile)
+    /// The latency that `quantile` (0 to 1) of the answered requests took at most, nearest
+    /// rank, in milliseconds; `None` when none was answered.
+    fn latency_ms(&self, quantile: f64) -> Option<f64> {
+        (!self.latencies_us.is_empty())
+            .then(|| micros_to_ms(self.latencies_us.value_at_quantile(quantile)))
     }
 
     /// The figures to print or serialize.
     pub fn summary(&self) -> Summary {
-        let ms = |duration: Option<Duration>| duration.map(|d| round3(d.as_secs_f64() * 1e3));
         Summary {
             messages: self.messages,
             sent: self.sent,
@@ -150,9 +150,9 @@ impl Report {
             elapsed_s: round3(self.elapsed.as_secs_f64()),
             throughput_per_s: round3(self.throughput()),
             latency_ms: Latencies {
-                p50: ms(self.latency(50.0)),
-                p99: ms(self.latency(99.0)),
-                max: ms(self.latencies.last().copied()),
+                p50: self.latency_ms(0.50),
+                p99: self.latency_ms(0.99),
+                max: self.latency_ms(1.0),
             },
         }
     }
@@ -262,76 +262,133 @@ fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-/// The nearest-rank percentile of sorted values: the smallest value with at least `percentile`
-/// percent of the values at or below it.
-pub fn nearest_rank<T: Copy>(sorted: &[T], percentile: f64) -> Option<T> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (percentile / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+fn micros_to_ms(micros: u64) -> f64 {
+    micros as f64 / 1000.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ms(values: impl IntoIterator<Item = u64>) -> Vec<Duration> {
-        values.into_iter().map(Duration::from_millis).collect()
+    /// A report of answered requests that took these many microseconds.
+    fn answered_in(micros: impl IntoIterator<Item = u64>) -> Report {
+        let mut report = Report::new(0);
+        for micros in micros {
+            report.record(Outcome::Created, Duration::from_micros(micros));
+        }
+        report
+    }
+
+    /// The smallest value with at least `quantile` of the values at or below it.
+    fn nearest_rank(sorted: &[u64], quantile: f64) -> u64 {
+        let rank = (quantile * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
     }
 
     #[test]
     fn percentiles_are_nearest_rank() {
-        let sorted = ms(1..=100);
-        assert_eq!(nearest_rank(&sorted, 50.0), Some(Duration::from_millis(50)));
-        assert_eq!(nearest_rank(&sorted, 99.0), Some(Duration::from_millis(99)));
-        assert_eq!(
-            nearest_rank(&sorted, 100.0),
-            Some(Duration::from_millis(100))
-        );
-        assert_eq!(nearest_rank(&sorted, 0.0), Some(Duration::from_millis(1)));
-        assert_eq!(nearest_rank(&ms([7]), 99.0), Some(Duration::from_millis(7)));
-        assert_eq!(nearest_rank::<Duration>(&[], 50.0), None);
+        // 0.1 ms to 10 ms, recorded out of order.
+        let report = answered_in((1..=100).rev().map(|tenths| tenths * 100));
+        assert_eq!(report.latency_ms(0.50), Some(5.0));
+        assert_eq!(report.latency_ms(0.99), Some(9.9));
+        assert_eq!(report.latency_ms(1.0), Some(10.0));
+        assert_eq!(report.latency_ms(0.0), Some(0.1));
+        assert_eq!(answered_in([7_000]).latency_ms(0.99), Some(7.0));
+        assert_eq!(answered_in([]).latency_ms(0.50), None);
+        assert_eq!(answered_in([]).summary().latency_ms.max, None);
     }
 
     #[test]
-    fn outcomes_are_counted_and_merged() {
-        let mut one = Report::new(5);
-        one.record(Outcome::Created, Duration::from_millis(2));
-        one.record(
+    fn percentiles_keep_every_digit_printed() {
+        // 10,000 latencies from 20 µs to 250 ms, denser at the fast end, recorded out of order.
+        let latencies: Vec<u64> = (0..10_000u64)
+            .map(|i| (i * 7919) % 10_000)
+            .map(|i| 20 + i * i / 400)
+            .collect();
+        let report = answered_in(latencies.iter().copied());
+        let mut sorted = latencies;
+        sorted.sort_unstable();
+        for quantile in [0.0, 0.05, 0.1, 0.25, 0.3, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0] {
+            let exact = nearest_rank(&sorted, quantile);
+            let reported = report.latency_ms(quantile).unwrap();
+            let error_us = (reported * 1000.0 - exact as f64).abs();
+            if exact < 32_768 {
+                // --json prints milliseconds to 3 decimals: the microsecond is exact.
+                assert_eq!(reported, micros_to_ms(exact), "at {quantile}");
+            } else {
+                // The table prints 2 decimals: within a hundredth of a millisecond.
+                assert!(
+                    error_us < 10.0,
+                    "at {quantile}: {reported} ms for {exact} µs"
+                );
+            }
+        }
+        let summary = report.summary();
+        assert_eq!(summary.latency_ms.p50, report.latency_ms(0.5));
+        assert_eq!(summary.latency_ms.p99, report.latency_ms(0.99));
+        let slowest = micros_to_ms(sorted[sorted.len() - 1]);
+        assert!((summary.latency_ms.max.unwrap() - slowest).abs() < 0.01);
+    }
+
+    #[test]
+    fn outcomes_are_counted_by_status() {
+        let mut report = Report::new(5);
+        report.record(Outcome::Created, Duration::from_millis(2));
+        report.record(
             Outcome::Rejected {
                 status: 422,
                 detail: "body.from: bad".into(),
             },
             Duration::from_millis(1),
         );
-        let mut two = Report::new(0);
-        two.record(Outcome::Duplicate, Duration::from_millis(3));
-        two.record(
+        report.record(Outcome::Duplicate, Duration::from_millis(3));
+        report.record(
             Outcome::Rejected {
                 status: 422,
                 detail: "body.to: bad".into(),
             },
             Duration::from_millis(1),
         );
-        two.record(
+        report.record(
             Outcome::Failed {
                 error: "timed out".into(),
                 connect: false,
             },
             Duration::from_secs(10),
         );
-        one.merge(two);
-        one.finish(Duration::from_secs(1));
-        assert_eq!((one.sent, one.accepted(), one.rejected_total()), (5, 2, 2));
-        assert_eq!(one.rejected[&422].count, 2);
-        assert_eq!(one.rejected[&422].first_detail, "body.from: bad");
-        assert_eq!(one.first_failure.as_deref(), Some("timed out"));
-        assert!(!one.all_accepted());
-        let summary = one.summary();
+        report.elapsed = Duration::from_secs(1);
+        assert_eq!(
+            (report.sent, report.accepted(), report.rejected_total()),
+            (5, 2, 2)
+        );
+        assert_eq!(report.rejected[&422].count, 2);
+        assert_eq!(report.rejected[&422].first_detail, "body.from: bad");
+        assert_eq!(report.first_failure.as_deref(), Some("timed out"));
+        assert!(!report.all_accepted());
+        assert_eq!(report.stopped_by, None);
+        let summary = report.summary();
         assert_eq!(summary.rejected, BTreeMap::from([("422".to_string(), 2)]));
         assert_eq!(summary.throughput_per_s, 5.0);
         assert_eq!(summary.latency_ms.p50, Some(1.0));
         assert_eq!(summary.latency_ms.max, Some(3.0));
+    }
+
+    #[test]
+    fn the_first_fatal_outcome_is_the_one_that_stopped_the_run() {
+        let refused = Outcome::Rejected {
+            status: 401,
+            detail: "invalid signature".into(),
+        };
+        let mut report = Report::new(3);
+        report.record(Outcome::Created, Duration::from_millis(1));
+        report.record(refused.clone(), Duration::from_millis(1));
+        report.record(
+            Outcome::Failed {
+                error: "Connection refused".into(),
+                connect: true,
+            },
+            Duration::from_millis(1),
+        );
+        assert_eq!(report.stopped_by, Some(refused));
     }
 }
