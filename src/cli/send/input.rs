@@ -21,9 +21,12 @@ pub struct OutgoingMessage {
 }
 
 impl OutgoingMessage {
-    /// The JSON body, compact.
+    /// The JSON body, compact, copied into an allocation of its own length: serde_json's
+    /// buffer doubles as it grows (a 150-byte body sits in 256), an allocator may shrink it in
+    /// place, and `--generate` holds every body at once.
     pub fn to_body(&self) -> Bytes {
-        Bytes::from(serde_json::to_vec(self).expect("a message always serializes"))
+        let json = serde_json::to_vec(self).expect("a message always serializes");
+        Bytes::copy_from_slice(&json)
     }
 }
 
@@ -38,15 +41,16 @@ pub enum InputError {
     NotAMessageInArray { index: usize, item: usize },
 }
 
-/// The message bodies in `input`, in file order. Empty input gives none.
-pub fn message_bodies(input: &[u8]) -> Result<Vec<Bytes>, InputError> {
+/// The message bodies in `input`, in file order. Empty input gives none. Each body is a slice
+/// of `input`, not a copy: a large file is held once.
+pub fn message_bodies(input: &Bytes) -> Result<Vec<Bytes>, InputError> {
     let mut bodies = Vec::new();
     let values = serde_json::Deserializer::from_slice(input).into_iter::<&RawValue>();
     for (index, value) in values.enumerate() {
         let index = index + 1;
         let raw = value?.get();
         match raw.as_bytes().first() {
-            Some(b'{') => bodies.push(Bytes::copy_from_slice(raw.as_bytes())),
+            Some(b'{') => bodies.push(input.slice_ref(raw.as_bytes())),
             Some(b'[') => {
                 let items: Vec<&RawValue> = serde_json::from_str(raw)?;
                 for (item, value) in items.into_iter().enumerate() {
@@ -57,7 +61,7 @@ pub fn message_bodies(input: &[u8]) -> Result<Vec<Bytes>, InputError> {
                             item: item + 1,
                         });
                     }
-                    bodies.push(Bytes::copy_from_slice(raw.as_bytes()));
+                    bodies.push(input.slice_ref(raw.as_bytes()));
                 }
             }
             _ => return Err(InputError::NotAMessage { index }),
@@ -71,7 +75,7 @@ mod tests {
     use super::*;
 
     fn bodies(input: &str) -> Vec<String> {
-        message_bodies(input.as_bytes())
+        message_bodies(&Bytes::copy_from_slice(input.as_bytes()))
             .unwrap()
             .into_iter()
             .map(|body| String::from_utf8(body.to_vec()).unwrap())
@@ -105,6 +109,15 @@ mod tests {
     }
 
     #[test]
+    fn bodies_share_the_files_bytes_rather_than_copy_them() {
+        let input = Bytes::from_static(b"[{\"a\":1}]\n{\"b\":2}\n");
+        let file = input.as_ptr_range();
+        for body in message_bodies(&input).unwrap() {
+            assert!(file.contains(&body.as_ptr()), "{body:?} is a copy");
+        }
+    }
+
+    #[test]
     fn arrays_and_pretty_printed_objects_are_read_too() {
         assert_eq!(
             bodies("[{\"a\":1}, {\"b\": 2}]"),
@@ -117,14 +130,18 @@ mod tests {
     #[test]
     fn anything_but_objects_is_refused_with_its_position() {
         assert_eq!(
-            message_bodies(b"{\"a\":1}\n42").unwrap_err().to_string(),
+            message_bodies(&Bytes::from_static(b"{\"a\":1}\n42"))
+                .unwrap_err()
+                .to_string(),
             "value 2 is not a JSON object (a message) or an array of them"
         );
         assert_eq!(
-            message_bodies(b"[{}, \"m\"]").unwrap_err().to_string(),
+            message_bodies(&Bytes::from_static(b"[{}, \"m\"]"))
+                .unwrap_err()
+                .to_string(),
             "item 2 of the array in value 1 is not a JSON object (a message)"
         );
-        let error = message_bodies(b"{\"a\":1}\n{\"a\":")
+        let error = message_bodies(&Bytes::from_static(b"{\"a\":1}\n{\"a\":"))
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("not JSON or NDJSON: "), "{error}");

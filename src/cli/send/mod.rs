@@ -116,8 +116,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = args.secret.require()?;
     let url = webhook_url(&args.url)?;
-    let bodies = bodies(&args)?;
-    let messages = Signed::all(secret, bodies);
+    let messages = signed_messages(&args, secret)?;
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
     let progress = progress_bar(messages.len());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -145,8 +144,8 @@ fn webhook_url(base: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// The bodies to send, from whichever source the flags chose.
-fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
+/// The messages to send, from whichever source the flags chose, each signed.
+fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
     if let Some(path) = &args.file {
         let (name, content) = if path.as_os_str() == "-" {
             let mut content = Vec::new();
@@ -158,12 +157,12 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
         } else {
             (path.display().to_string(), read_file(path)?)
         };
-        let bodies =
-            input::message_bodies(&content).map_err(|error| usage(format!("{name}: {error}")))?;
+        let bodies = input::message_bodies(&Bytes::from(content))
+            .map_err(|error| usage(format!("{name}: {error}")))?;
         if bodies.is_empty() {
             return Err(usage(format!("{name} holds no messages")));
         }
-        return Ok(bodies);
+        return Ok(Signed::all(secret, bodies));
     }
     if let Some(count) = args.generate {
         let (seed, anchor) = match args.seed {
@@ -171,10 +170,11 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
             None => (rand::random(), Utc::now()),
         };
         let count = usize::try_from(count)?;
-        return Ok(synthetic::Generator::new(seed, anchor)
+        // Signed as they are made, so that no list of unsigned bodies is held beside them.
+        let bodies = synthetic::Generator::new(seed, anchor)
             .take(count)
-            .map(|message| message.to_body())
-            .collect());
+            .map(|message| message.to_body());
+        return Ok(Signed::all(secret, bodies));
     }
     let message = OutgoingMessage {
         message_id: args.message_id.clone().unwrap_or_default(),
@@ -183,7 +183,7 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
         ts: args.ts.clone().unwrap_or_else(timestamp::now_iso),
         text: args.text.clone(),
     };
-    Ok(vec![message.to_body()])
+    Ok(Signed::all(secret, [message.to_body()]))
 }
 
 /// A progress bar on stderr when it is a terminal and there is more than one message;

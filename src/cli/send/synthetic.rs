@@ -133,6 +133,11 @@ impl Iterator for Generator {
     fn next(&mut self) -> Option<OutgoingMessage> {
         Some(self.message())
     }
+
+    /// Endless: so `take(n)` knows it yields exactly `n`, and collecting it allocates once.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
 }
 
 /// A random E.164 number: a country code, then a national number not starting with 0.
@@ -180,6 +185,12 @@ mod tests {
         assert_eq!(first, again);
         assert_ne!(first, other);
         assert_eq!(first[0].message_id, "gen-0000000000000007-0000001");
+    }
+
+    #[test]
+    fn a_taken_run_knows_its_length_before_it_is_made() {
+        let run = Generator::new(7, anchor()).take(200_000);
+        assert_eq!(run.size_hint(), (200_000, Some(200_000)));
     }
 
     #[test]
