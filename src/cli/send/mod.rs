@@ -1,6 +1,7 @@
 //! `app send`: posts signed messages to a running server and sums up what it answered.
 //!
-//! The flags and the exit code live here; the parts of a run each have a module:
+//! The flags, the choice of messages, the progress bar and the exit code live here; the parts
+//! of a run each have a module:
 //! - `input`: one message from the flags, or the messages of a JSON/NDJSON file;
 //! - `synthetic`: `--generate N` realistic messages, repeatable with `--seed`;
 //! - `client`: every body signed up front, then posted at a fixed concurrency over reused
