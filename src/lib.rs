@@ -9,8 +9,6 @@ pub mod config;
 pub mod filters;
 /// The HTTP API: router, handlers, errors, middleware, serving.
 pub mod http;
-/// Posting signed messages at a fixed concurrency and measuring it (`app send`, benchmarks).
-pub mod load;
 /// The inbound message and its validation.
 pub mod message;
 /// Computing and verifying `X-Signature`.

@@ -15,7 +15,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use webhook_receiver::load::nearest_rank;
 
 /// One request, ready to send: everything costly (bodies, signatures) is made before the clock.
 #[derive(Clone)]
@@ -117,9 +116,14 @@ impl Outcome {
     }
 }
 
-/// The nearest-rank `percentile` of sorted `values_us`, in milliseconds (NaN for no values).
+/// The nearest-rank `percentile` of sorted `values_us` (the smallest value with at least
+/// `percentile` percent of the values at or below it), in milliseconds; NaN for no values.
 pub fn percentile_ms(values_us: &[u32], percentile: f64) -> f64 {
-    nearest_rank(values_us, percentile).map_or(f64::NAN, |us| f64::from(us) / 1000.0)
+    if values_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (percentile / 100.0 * values_us.len() as f64).ceil() as usize;
+    f64::from(values_us[rank.clamp(1, values_us.len()) - 1]) / 1000.0
 }
 
 /// Sends the requests of `source` over `concurrency` connections until they are all answered

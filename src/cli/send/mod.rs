@@ -1,14 +1,23 @@
 //! `app send`: posts signed messages to a running server and sums up what it answered.
 //!
-//! One message from flags, a JSON/NDJSON file of them, or `--generate N` synthetic ones; all
-//! signed up front and posted at a fixed concurrency over reused connections by [`crate::load`],
-//! which a benchmark can drive the same way. Exit 0 only when every message was accepted.
+//! The flags, the choice of messages, the progress bar and the exit code live here; the parts
+//! of a run each have a module:
+//! - `input`: one message from the flags, or the messages of a JSON/NDJSON file;
+//! - `synthetic`: `--generate N` realistic messages, repeatable with `--seed`;
+//! - `client`: every body signed up front, then posted at a fixed concurrency over reused
+//!   connections, each answer read as an outcome;
+//! - `report`: the counts, throughput and latency percentiles, as a table or JSON.
+//!
+//! Exit 0 only when every message was accepted.
 
-use std::fmt::Write as _;
+mod client;
+mod input;
+mod report;
+mod synthetic;
+
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -21,8 +30,10 @@ use reqwest::Url;
 use super::args::{OutputArgs, SecretArgs, read_file};
 use super::exit::usage;
 use super::output;
-use crate::load::{self, Outcome, OutgoingMessage, Report, RunOptions, Signed, input, synthetic};
 use crate::timestamp;
+use client::{Outcome, Signed};
+use input::OutgoingMessage;
+use report::Report;
 
 /// Where `--seed` runs put their timestamps: the week before this instant, so that a seeded
 /// run repeats exactly, timestamps included.
@@ -106,20 +117,17 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let secret = args.secret.require()?;
     let url = webhook_url(&args.url)?;
-    let bodies = bodies(&args)?;
-    let messages: Arc<[Signed]> = Signed::all(secret, bodies).into();
+    let messages = signed_messages(&args, secret)?;
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let options = RunOptions {
-        concurrency,
-        stop_on_fatal: true,
-    };
     let progress = progress_bar(messages.len());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let client = load::client(concurrency, Duration::from_secs(args.timeout_secs))
+    let client = client::client(concurrency, Duration::from_secs(args.timeout_secs))
         .context("cannot build the HTTP client")?;
     let report = runtime.block_on({
         let progress = progress.clone();
-        load::run(&client, &url, messages, &options, move |_| progress.inc(1))
+        client::run(&client, &url, messages, concurrency, move |_| {
+            progress.inc(1)
+        })
     });
     progress.finish_and_clear();
     finish(&report, &url, args.output.json)
@@ -137,8 +145,8 @@ fn webhook_url(base: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// The bodies to send, from whichever source the flags chose.
-fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
+/// The messages to send, from whichever source the flags chose, each signed.
+fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
     if let Some(path) = &args.file {
         let (name, content) = if path.as_os_str() == "-" {
             let mut content = Vec::new();
@@ -150,12 +158,12 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
         } else {
             (path.display().to_string(), read_file(path)?)
         };
-        let bodies =
-            input::message_bodies(&content).map_err(|error| usage(format!("{name}: {error}")))?;
+        let bodies = input::message_bodies(&Bytes::from(content))
+            .map_err(|error| usage(format!("{name}: {error}")))?;
         if bodies.is_empty() {
             return Err(usage(format!("{name} holds no messages")));
         }
-        return Ok(bodies);
+        return Ok(Signed::all(secret, bodies));
     }
     if let Some(count) = args.generate {
         let (seed, anchor) = match args.seed {
@@ -163,10 +171,11 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
             None => (rand::random(), Utc::now()),
         };
         let count = usize::try_from(count)?;
-        return Ok(synthetic::Generator::new(seed, anchor)
+        // Signed as they are made, so that no list of unsigned bodies is held beside them.
+        let bodies = synthetic::Generator::new(seed, anchor)
             .take(count)
-            .map(|message| message.to_body())
-            .collect());
+            .map(|message| message.to_body());
+        return Ok(Signed::all(secret, bodies));
     }
     let message = OutgoingMessage {
         message_id: args.message_id.clone().unwrap_or_default(),
@@ -175,7 +184,7 @@ fn bodies(args: &Args) -> anyhow::Result<Vec<Bytes>> {
         ts: args.ts.clone().unwrap_or_else(timestamp::now_iso),
         text: args.text.clone(),
     };
-    Ok(vec![message.to_body()])
+    Ok(Signed::all(secret, [message.to_body()]))
 }
 
 /// A progress bar on stderr when it is a terminal and there is more than one message;
@@ -202,12 +211,12 @@ fn finish(report: &Report, url: &Url, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         output::print_json(&report.summary())?;
     } else if fatal.is_none() {
-        output::print(&render(report))?;
+        output::print(&report.table())?;
     }
     if report.all_accepted() {
         return Ok(ExitCode::SUCCESS);
     }
-    Err(anyhow!(fatal.unwrap_or_else(|| not_accepted(report))))
+    Err(anyhow!(fatal.unwrap_or_else(|| report.not_accepted())))
 }
 
 /// Why the run stopped early, for an operator to act on.
@@ -219,79 +228,4 @@ fn fatal_message(outcome: &Outcome, url: &Url) -> String {
         Outcome::Failed { error, .. } => format!("cannot reach {url}: {error}"),
         other => format!("stopped after {other:?}"),
     }
-}
-
-/// What was not accepted, by status, with the first reason for each.
-fn not_accepted(report: &Report) -> String {
-    let mut parts: Vec<String> = report
-        .rejected
-        .iter()
-        .map(|(status, counted)| {
-            format!(
-                "{status} × {} (first: {})",
-                counted.count, counted.first_detail
-            )
-        })
-        .collect();
-    if report.failed > 0 {
-        parts.push(format!(
-            "no answer × {} (first: {})",
-            report.failed,
-            report.first_failure.as_deref().unwrap_or("unknown")
-        ));
-    }
-    format!(
-        "{} of {} messages not accepted: {}",
-        report.messages - report.accepted(),
-        report.messages,
-        parts.join("; ")
-    )
-}
-
-/// The summary as a two-column table.
-fn render(report: &Report) -> String {
-    let summary = report.summary();
-    let ms = |value: Option<f64>| value.map_or_else(|| "-".to_string(), |ms| format!("{ms:.2} ms"));
-    let mut accepted = format!(
-        "{} (created {}, duplicate {}",
-        summary.accepted, summary.created, summary.duplicate
-    );
-    if report.accepted_unlabelled > 0 {
-        let _ = write!(accepted, ", unlabelled {}", report.accepted_unlabelled);
-    }
-    accepted.push(')');
-    let mut rejected = report.rejected_total().to_string();
-    if !summary.rejected.is_empty() {
-        let by_status: Vec<String> = summary
-            .rejected
-            .iter()
-            .map(|(status, count)| format!("{status}: {count}"))
-            .collect();
-        let _ = write!(rejected, " ({})", by_status.join(", "));
-    }
-    let mut table = output::table(&[]);
-    for (name, value) in [
-        ("messages", summary.messages.to_string()),
-        ("sent", summary.sent.to_string()),
-        ("accepted", accepted),
-        ("rejected", rejected),
-        ("failed", summary.failed.to_string()),
-        ("elapsed", format!("{:.3} s", summary.elapsed_s)),
-        (
-            "throughput",
-            format!("{:.1} messages/s", summary.throughput_per_s),
-        ),
-        (
-            "latency",
-            format!(
-                "p50 {}, p99 {}, max {}",
-                ms(summary.latency_ms.p50),
-                ms(summary.latency_ms.p99),
-                ms(summary.latency_ms.max)
-            ),
-        ),
-    ] {
-        table.add_row([name.to_string(), value]);
-    }
-    output::render(&table)
 }

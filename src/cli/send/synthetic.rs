@@ -1,6 +1,6 @@
-//! Realistic synthetic messages for `app send --generate` and benchmarks: a few dozen senders
-//! from several countries, a handful of them busy (Zipf-like), timestamps spread over the week
-//! before an anchor instant, short chat texts in several scripts, some without text.
+//! Realistic synthetic messages for `app send --generate`: a few dozen senders from several
+//! countries, a handful of them busy (Zipf-like), timestamps spread over the week before an
+//! anchor instant, short chat texts in several scripts, some without text.
 //!
 //! A generator is deterministic for its seed and anchor, so a run can be repeated exactly.
 
@@ -10,7 +10,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::OutgoingMessage;
+use super::input::OutgoingMessage;
 
 /// How many distinct senders a generator draws from.
 pub const SENDERS: usize = 40;
@@ -133,6 +133,11 @@ impl Iterator for Generator {
     fn next(&mut self) -> Option<OutgoingMessage> {
         Some(self.message())
     }
+
+    /// Endless: so `take(n)` knows it yields exactly `n`, and collecting it allocates once.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::MAX, None)
+    }
 }
 
 /// A random E.164 number: a country code, then a national number not starting with 0.
@@ -180,6 +185,12 @@ mod tests {
         assert_eq!(first, again);
         assert_ne!(first, other);
         assert_eq!(first[0].message_id, "gen-0000000000000007-0000001");
+    }
+
+    #[test]
+    fn a_taken_run_knows_its_length_before_it_is_made() {
+        let run = Generator::new(7, anchor()).take(200_000);
+        assert_eq!(run.size_hint(), (200_000, Some(200_000)));
     }
 
     #[test]

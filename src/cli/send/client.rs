@@ -1,58 +1,25 @@
-//! Posting signed messages to a running server at a fixed concurrency, and measuring it: the
-//! core of `app send`, written so that a benchmark can drive it too.
-//!
-//! The steps, each usable alone:
-//!
-//! 1. bodies: [`input::message_bodies`] reads a JSON or NDJSON file, [`synthetic::Generator`]
-//!    makes realistic messages, [`OutgoingMessage`] builds one;
-//! 2. [`Signed::new`] signs each body once, before any request, so that the run measures the
-//!    server and not the client's HMAC;
-//! 3. [`run`] posts them over one reused connection pool with exactly `concurrency` requests in
-//!    flight, counting [`Outcome`]s as the server reports them (`X-Webhook-Result`);
-//! 4. the [`Report`] gives the counts by outcome and status, throughput and latency percentiles,
-//!    and a [`Summary`] to print or serialize.
+//! Posting signed messages to the server: each body signed once before the run, then posted
+//! over one reused connection pool with exactly `concurrency` requests in flight, and each
+//! answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate).
 
-pub mod input;
-mod report;
-pub mod synthetic;
-
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
-use serde::Serialize;
 
-pub use report::{Latencies, Report, StatusCount, Summary, nearest_rank};
-
+use super::report::Report;
 use crate::signature;
 use crate::wire::{RESULT_HEADER, SIGNATURE_HEADER};
-
-/// One message as `app send` posts it, fields in the contract's order; `text` is left out when
-/// there is none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OutgoingMessage {
-    pub message_id: String,
-    pub from: String,
-    pub to: String,
-    pub ts: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-impl OutgoingMessage {
-    /// The JSON body, compact.
-    pub fn to_body(&self) -> Bytes {
-        Bytes::from(serde_json::to_vec(self).expect("a message always serializes"))
-    }
-}
 
 /// A body and its `X-Signature`, computed once before the run.
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub body: Bytes,
-    pub signature: HeaderValue,
+    /// The hex HMAC-SHA256, inline: `--generate` holds up to a million of these at once, and a
+    /// `HeaderValue` would be one more allocation each. The header is made when the body is sent.
+    signature: [u8; 64],
 }
 
 impl Signed {
@@ -60,7 +27,10 @@ impl Signed {
         let signature = signature::sign(secret, &body);
         Self {
             body,
-            signature: HeaderValue::from_str(&signature).expect("hex is a valid header value"),
+            signature: signature
+                .as_bytes()
+                .try_into()
+                .expect("a hex HMAC-SHA256 has 64 digits"),
         }
     }
 
@@ -70,6 +40,10 @@ impl Signed {
             .into_iter()
             .map(|body| Self::new(secret, body))
             .collect()
+    }
+
+    fn signature_header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.signature).expect("hex is a valid header value")
     }
 }
 
@@ -89,10 +63,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_accepted(&self) -> bool {
-        matches!(self, Self::Created | Self::Duplicate | Self::Accepted)
-    }
-
     /// An outcome every later message would share: a refused signature or an unreachable
     /// server. Sending on would only repeat it.
     pub fn is_fatal(&self) -> bool {
@@ -100,24 +70,6 @@ impl Outcome {
             self,
             Self::Rejected { status: 401, .. } | Self::Failed { connect: true, .. }
         )
-    }
-}
-
-/// How [`run`] sends.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// Requests in flight at once (at least 1).
-    pub concurrency: usize,
-    /// Stop taking new messages after the first fatal outcome (see [`Outcome::is_fatal`]).
-    pub stop_on_fatal: bool,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        Self {
-            concurrency: 8,
-            stop_on_fatal: true,
-        }
     }
 }
 
@@ -131,59 +83,64 @@ pub fn client(concurrency: usize, timeout: Duration) -> reqwest::Result<reqwest:
         .build()
 }
 
-/// Posts every signed body to `url` with `options.concurrency` requests in flight, calling
-/// `observe` as each outcome arrives (a progress bar, say), and reports the counts and
-/// latencies. The clock runs from the first request to the last answer.
+/// Posts every signed body to `url` with `concurrency` requests in flight, calling `observe` as
+/// each outcome arrives (a progress bar, say), and reports the counts and latencies. The first
+/// fatal outcome (see [`Outcome::is_fatal`]) stops the run: no worker takes another message.
+/// The clock runs from the first request to the last answer.
 pub async fn run(
     client: &reqwest::Client,
     url: &reqwest::Url,
-    messages: Arc<[Signed]>,
-    options: &RunOptions,
+    messages: Vec<Signed>,
+    concurrency: usize,
     observe: impl Fn(&Outcome) + Send + Sync + 'static,
 ) -> Report {
-    let observe: Arc<dyn Fn(&Outcome) + Send + Sync> = Arc::new(observe);
-    let next = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let worker_count = concurrency.clamp(1, messages.len().max(1));
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        url: url.clone(),
+        report: Mutex::new(Report::new(messages.len())),
+        messages,
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        observe: Box::new(observe),
+    });
     let started = Instant::now();
-    let workers: Vec<_> = (0..options.concurrency.clamp(1, messages.len().max(1)))
-        .map(|_| {
-            let worker = Worker {
-                client: client.clone(),
-                url: url.clone(),
-                messages: Arc::clone(&messages),
-                next: Arc::clone(&next),
-                stop: Arc::clone(&stop),
-                stop_on_fatal: options.stop_on_fatal,
-                observe: Arc::clone(&observe),
-            };
-            tokio::spawn(worker.run())
-        })
+    let workers: Vec<_> = (0..worker_count)
+        .map(|_| tokio::spawn(Arc::clone(&shared).work()))
         .collect();
-    let mut report = Report::new(messages.len());
     for worker in workers {
-        match worker.await {
-            Ok(part) => report.merge(part),
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(_) => {}
+        if let Err(error) = worker.await
+            && error.is_panic()
+        {
+            std::panic::resume_unwind(error.into_panic());
         }
     }
-    report.finish(started.elapsed());
+    let elapsed = started.elapsed();
+    let shared = Arc::into_inner(shared).expect("every worker has finished");
+    let mut report = shared
+        .report
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    report.elapsed = elapsed;
     report
 }
 
-struct Worker {
+/// What the workers of a run share: the messages, which one is next, and one report that each
+/// answer is counted into. One report rather than one per worker, merged at the end: a
+/// latency histogram is a few hundred KiB, and `--concurrency` goes to 1024.
+struct Shared {
     client: reqwest::Client,
     url: reqwest::Url,
-    messages: Arc<[Signed]>,
-    next: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    stop_on_fatal: bool,
-    observe: Arc<dyn Fn(&Outcome) + Send + Sync>,
+    messages: Vec<Signed>,
+    next: AtomicUsize,
+    stop: AtomicBool,
+    report: Mutex<Report>,
+    observe: Box<dyn Fn(&Outcome) + Send + Sync>,
 }
 
-impl Worker {
-    async fn run(self) -> Report {
-        let mut report = Report::new(0);
+impl Shared {
+    /// Takes the next message until there are none left or a fatal outcome stops the run.
+    async fn work(self: Arc<Self>) {
         while !self.stop.load(Ordering::Relaxed) {
             let index = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(message) = self.messages.get(index) else {
@@ -193,13 +150,15 @@ impl Worker {
             let outcome = post(&self.client, &self.url, message).await;
             let latency = started.elapsed();
             (self.observe)(&outcome);
-            if self.stop_on_fatal && outcome.is_fatal() {
+            if outcome.is_fatal() {
                 self.stop.store(true, Ordering::Relaxed);
-                report.stopped_by.get_or_insert_with(|| outcome.clone());
             }
-            report.record(outcome, latency);
+            // Held for a count and a histogram slot, never across an await.
+            self.report
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(outcome, latency);
         }
-        report
     }
 }
 
@@ -208,7 +167,7 @@ async fn post(client: &reqwest::Client, url: &reqwest::Url, message: &Signed) ->
     let sent = client
         .post(url.clone())
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(SIGNATURE_HEADER, message.signature.clone())
+        .header(SIGNATURE_HEADER, message.signature_header())
         .body(message.body.clone())
         .send()
         .await;
@@ -329,22 +288,5 @@ mod tests {
         };
         assert!(failed(true).is_fatal());
         assert!(!failed(false).is_fatal());
-    }
-
-    #[test]
-    fn outgoing_messages_leave_out_a_missing_text() {
-        let mut message = OutgoingMessage {
-            message_id: "m1".into(),
-            from: "+1".into(),
-            to: "+2".into(),
-            ts: "2025-01-15T10:00:00Z".into(),
-            text: None,
-        };
-        assert_eq!(
-            message.to_body(),
-            r#"{"message_id":"m1","from":"+1","to":"+2","ts":"2025-01-15T10:00:00Z"}"#
-        );
-        message.text = Some("Hi".into());
-        assert!(message.to_body().ends_with(br#","text":"Hi"}"#));
     }
 }
