@@ -11,7 +11,7 @@ pub mod filters;
 pub mod http;
 /// The inbound message and its validation.
 pub mod message;
-/// Computing and verifying `X-Signature`.
+/// Computing and verifying signatures: `X-Signature` and Standard Webhooks.
 pub mod signature;
 /// SQLite: connections, migrations, the writer, the queries.
 pub mod storage;

@@ -9,3 +9,17 @@ pub const HUB_SIGNATURE_HEADER: &str = "x-hub-signature-256";
 pub const RESULT_HEADER: &str = "x-webhook-result";
 /// The request id: taken from the request when sane, else generated; echoed in the response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Standard Webhooks' headers (standardwebhooks.com, spec v1): the delivery's id, its Unix
+/// timestamp in seconds, and space-separated `v1,<base64>` signatures over
+/// `{id}.{timestamp}.{body}`.
+pub const STANDARD_ID_HEADER: &str = "webhook-id";
+pub const STANDARD_TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const STANDARD_SIGNATURE_HEADER: &str = "webhook-signature";
+/// The same three, as Svix-powered senders name them.
+pub const SVIX_ID_HEADER: &str = "svix-id";
+pub const SVIX_TIMESTAMP_HEADER: &str = "svix-timestamp";
+pub const SVIX_SIGNATURE_HEADER: &str = "svix-signature";
+
+/// Meta's WhatsApp Cloud API posts deliveries to this path and verifies it with a `GET` there.
+pub const WHATSAPP_PATH: &str = "/webhook/whatsapp";

@@ -1,5 +1,10 @@
 //! HMAC-SHA256 request signatures: computing them (`app sign`, `app send`) and verifying them
-//! (`POST /webhook`). Pure code, no I/O.
+//! (`POST /webhook`, `POST /webhook/whatsapp`). Pure code, no I/O.
+//!
+//! This file is the hex scheme: `X-Signature` (and `X-Hub-Signature-256`, as GitHub and Meta
+//! send it) over the raw body. [`standard`] is the Standard Webhooks scheme.
+
+pub mod standard;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
