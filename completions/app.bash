@@ -323,13 +323,21 @@ _app() {
             return 0
             ;;
         app__subcmd__send)
-            opts="-h -V --secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
+            opts="-h -V --scheme --secret --app-secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --scheme)
+                    COMPREPLY=($(compgen -W "hex standard whatsapp" -- "${cur}"))
+                    return 0
+                    ;;
                 --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -435,13 +443,21 @@ _app() {
             return 0
             ;;
         app__subcmd__sign)
-            opts="-h -V --secret --file --body --header --help --version"
+            opts="-h -V --scheme --secret --app-secret --file --body --header --id --timestamp --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --scheme)
+                    COMPREPLY=($(compgen -W "hex standard whatsapp" -- "${cur}"))
+                    return 0
+                    ;;
                 --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -450,6 +466,14 @@ _app() {
                     return 0
                     ;;
                 --body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timestamp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -28,8 +28,8 @@ complete -c app -n "__fish_app_needs_command" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_needs_command" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_needs_command" -f -a "serve" -d 'Serve the HTTP API'
 complete -c app -n "__fish_app_needs_command" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
-complete -c app -n "__fish_app_needs_command" -f -a "sign" -d 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given'
-complete -c app -n "__fish_app_needs_command" -f -a "send" -d 'Post signed messages to a running server and sum up its answers'
+complete -c app -n "__fish_app_needs_command" -f -a "sign" -d 'Print the signature header(s) of exactly the bytes given, in any sender style (--scheme)'
+complete -c app -n "__fish_app_needs_command" -f -a "send" -d 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
 complete -c app -n "__fish_app_needs_command" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
 complete -c app -n "__fish_app_needs_command" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
 complete -c app -n "__fish_app_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -53,26 +53,36 @@ complete -c app -n "__fish_app_using_subcommand migrate" -l database-url -d 'SQL
 complete -c app -n "__fish_app_using_subcommand migrate" -l status -d 'List applied and pending migrations without changing anything'
 complete -c app -n "__fish_app_using_subcommand migrate" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand migrate" -s V -l version -d 'Print version'
-complete -c app -n "__fish_app_using_subcommand sign" -l secret -d 'HMAC-SHA256 key: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l scheme -d 'The sender style to sign as' -r -f -a "hex\t'`X-Signature`: the hex HMAC-SHA256 of the body with WEBHOOK_SECRET (POST /webhook)'
+standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
+whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
+complete -c app -n "__fish_app_using_subcommand sign" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
 complete -c app -n "__fish_app_using_subcommand sign" -l file -d 'Sign this file\'s bytes instead of stdin ("-" is stdin)' -r -F
 complete -c app -n "__fish_app_using_subcommand sign" -l body -d 'Sign this string\'s bytes instead of stdin' -r
-complete -c app -n "__fish_app_using_subcommand sign" -l header -d 'Print the whole header line, `X-Signature: <hex>`'
-complete -c app -n "__fish_app_using_subcommand sign" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand sign" -l id -d 'The webhook-id to sign (standard only) [default: a new msg_…]' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l timestamp -d 'The webhook-timestamp to sign, in Unix seconds (standard only) [default: now]' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l header -d 'Print whole header lines (`X-Signature: <hex>`; for standard all three `webhook-*` headers) instead of the signature alone'
+complete -c app -n "__fish_app_using_subcommand sign" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c app -n "__fish_app_using_subcommand sign" -s V -l version -d 'Print version'
-complete -c app -n "__fish_app_using_subcommand send" -l secret -d 'HMAC-SHA256 key: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
-complete -c app -n "__fish_app_using_subcommand send" -l url -d 'Base URL of the server' -r
-complete -c app -n "__fish_app_using_subcommand send" -l message-id -d 'The message\'s id' -r
+complete -c app -n "__fish_app_using_subcommand send" -l scheme -d 'The sender style to sign as' -r -f -a "hex\t'`X-Signature`: the hex HMAC-SHA256 of the body with WEBHOOK_SECRET (POST /webhook)'
+standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
+whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
+complete -c app -n "__fish_app_using_subcommand send" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l url -d 'Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l message-id -d 'The message\'s id (for whatsapp, a wamid…)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l from -d 'The sender, e.g. +919876543210' -r
 complete -c app -n "__fish_app_using_subcommand send" -l to -d 'The recipient, e.g. +14155550100' -r
 complete -c app -n "__fish_app_using_subcommand send" -l ts -d 'When it was sent, e.g. 2025-01-15T10:00:00Z [default: now]' -r
-complete -c app -n "__fish_app_using_subcommand send" -l text -d 'The text (left out when not given)' -r
-complete -c app -n "__fish_app_using_subcommand send" -l file -d 'Send the messages in this file: a JSON array, or JSON objects one after another (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file' -r -F
-complete -c app -n "__fish_app_using_subcommand send" -l generate -d 'Send N realistic synthetic messages (varied senders, timestamps and texts)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l text -d 'The text (left out when not given; whatsapp sends a text message, so needs one)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l file -d 'Send the messages in this file: a JSON array, or JSON objects one after another (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file (for whatsapp, each object is a delivery: a fixture or a captured webhook, as is)' -r -F
+complete -c app -n "__fish_app_using_subcommand send" -l generate -d 'Send N realistic synthetic messages (varied senders, timestamps and texts); for whatsapp, N deliveries of 1 to 10 messages each (texts, captions, stickers…), some only statuses' -r
 complete -c app -n "__fish_app_using_subcommand send" -l seed -d 'Repeat a --generate run exactly: the same ids, senders, texts and timestamps (then in the week before 2025-01-15T10:00:00Z) [default: random]' -r
 complete -c app -n "__fish_app_using_subcommand send" -l concurrency -d 'Requests in flight at once' -r
 complete -c app -n "__fish_app_using_subcommand send" -l timeout-secs -d 'Seconds to wait for each answer' -r
 complete -c app -n "__fish_app_using_subcommand send" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
-complete -c app -n "__fish_app_using_subcommand send" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c app -n "__fish_app_using_subcommand send" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand list" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
 complete -c app -n "__fish_app_using_subcommand list" -l limit -d 'Messages per page, 1 to 100 [default: 50]' -r
@@ -95,8 +105,8 @@ complete -c app -n "__fish_app_using_subcommand healthcheck" -s h -l help -d 'Pr
 complete -c app -n "__fish_app_using_subcommand healthcheck" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "serve" -d 'Serve the HTTP API'
 complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "sign" -d 'Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "send" -d 'Post signed messages to a running server and sum up its answers'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "sign" -d 'Print the signature header(s) of exactly the bytes given, in any sender style (--scheme)'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "send" -d 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
 complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
 complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
 complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "completions" -d 'Print a shell completion script'

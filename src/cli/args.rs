@@ -1,5 +1,5 @@
-//! The argument groups several commands flatten into theirs (the database, the secret, the
-//! output format), and the set-up they share.
+//! The argument groups several commands flatten into theirs (the database, the signing scheme
+//! and its key, the output format), and the set-up they share.
 
 use std::io;
 use std::path::Path;
@@ -47,24 +47,97 @@ impl DatabaseArgs {
     }
 }
 
-/// `--secret` / `WEBHOOK_SECRET`, for the commands that sign.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SecretArgs {
-    /// HMAC-SHA256 key: the server's WEBHOOK_SECRET (prefer the variable: flags show in `ps`)
-    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
-    pub secret: Option<String>,
+/// The sender styles `sign` and `send` speak: how a request is signed, and with which key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheme {
+    /// `X-Signature`: the hex HMAC-SHA256 of the body with WEBHOOK_SECRET (POST /webhook)
+    #[default]
+    Hex,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>`
+    /// over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)
+    Standard,
+    /// Meta's WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET
+    /// (POST /webhook/whatsapp)
+    Whatsapp,
 }
 
-impl SecretArgs {
-    /// The secret, or a usage error when it is unset or empty.
-    pub fn require(&self) -> anyhow::Result<&[u8]> {
-        match self.secret.as_deref() {
-            Some(secret) if !secret.is_empty() => Ok(secret.as_bytes()),
-            _ => Err(usage(
-                "no secret: set WEBHOOK_SECRET (or pass --secret) to the server's key",
-            )),
+/// `--scheme` and the key it signs with: `--secret` / `WEBHOOK_SECRET` for `hex` and
+/// `standard`, `--app-secret` / `WHATSAPP_APP_SECRET` for `whatsapp`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigningArgs {
+    /// The sender style to sign as
+    #[arg(long, value_enum, default_value_t)]
+    pub scheme: Scheme,
+
+    /// HMAC-SHA256 key for hex and standard: the server's WEBHOOK_SECRET (prefer the variable:
+    /// flags show in `ps`)
+    #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// HMAC-SHA256 key for whatsapp: the Meta app's secret, the server's WHATSAPP_APP_SECRET
+    /// (prefer the variable: flags show in `ps`)
+    #[arg(
+        long = "app-secret",
+        env = "WHATSAPP_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub app_secret: Option<String>,
+}
+
+impl SigningArgs {
+    /// The scheme with its key, or a usage error naming the variable when that key is unset or
+    /// empty. Only the chosen scheme's key is required.
+    pub fn signer(&self) -> anyhow::Result<Signer> {
+        let present = |value: &Option<String>| value.clone().filter(|value| !value.is_empty());
+        match self.scheme {
+            Scheme::Hex | Scheme::Standard => {
+                let secret = present(&self.secret).ok_or_else(|| {
+                    usage("no secret: set WEBHOOK_SECRET (or pass --secret) to the server's key")
+                })?;
+                Ok(if self.scheme == Scheme::Hex {
+                    Signer::Hex(secret.into_bytes())
+                } else {
+                    Signer::Standard(secret)
+                })
+            }
+            Scheme::Whatsapp => {
+                let secret = present(&self.app_secret).ok_or_else(|| {
+                    usage(
+                        "no app secret: set WHATSAPP_APP_SECRET (or pass --app-secret) to the Meta \
+                         app's secret, as the server has it",
+                    )
+                })?;
+                Ok(Signer::WhatsApp(secret.into_bytes()))
+            }
         }
     }
+}
+
+/// A scheme with its key, ready to sign. Not `Debug`: it holds the key.
+#[derive(Clone)]
+pub enum Signer {
+    /// The key's bytes, as the server uses WEBHOOK_SECRET for `X-Signature`.
+    Hex(Vec<u8>),
+    /// The secret as given: [`crate::signature::standard::sign`] decodes a `whsec_` one.
+    Standard(String),
+    /// The app secret's bytes.
+    WhatsApp(Vec<u8>),
+}
+
+impl Signer {
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            Self::Hex(_) => Scheme::Hex,
+            Self::Standard(_) => Scheme::Standard,
+            Self::WhatsApp(_) => Scheme::Whatsapp,
+        }
+    }
+}
+
+/// A new Standard Webhooks message id, `msg_` and 32 random hex digits, as Svix-powered senders
+/// prefix theirs: unique per delivery, so a receiver that dedupes by id sees each as new.
+pub fn new_standard_id() -> String {
+    format!("msg_{}", uuid::Uuid::new_v4().simple())
 }
 
 /// `--json`, for every command that prints figures.

@@ -1,6 +1,6 @@
 //! The `app` command line: one module per subcommand, each with its `Args` and `run`; argument
 //! groups shared by several commands ([`DatabaseArgs`](crate::cli::args::DatabaseArgs),
-//! [`SecretArgs`](crate::cli::args::SecretArgs), [`OutputArgs`](crate::cli::args::OutputArgs))
+//! [`SigningArgs`](crate::cli::args::SigningArgs), [`OutputArgs`](crate::cli::args::OutputArgs))
 //! are flattened into them.
 
 pub mod args;
@@ -38,9 +38,9 @@ pub enum Command {
     Serve(serve::Args),
     /// Apply the embedded schema migrations to DATABASE_URL (--status: list them)
     Migrate(migrate::Args),
-    /// Print the X-Signature (hex HMAC-SHA256) of exactly the bytes given
+    /// Print the signature header(s) of exactly the bytes given, in any sender style (--scheme)
     Sign(sign::Args),
-    /// Post signed messages to a running server and sum up its answers
+    /// Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers
     Send(send::Args),
     /// List stored messages like GET /messages, reading the database file
     List(list::Args),

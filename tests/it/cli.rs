@@ -7,6 +7,8 @@ use std::process::Stdio;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use webhook_receiver::signature;
+
 use crate::helpers::{Run, SECRET, TestApp, app_command, message, run_app};
 
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
@@ -112,6 +114,189 @@ async fn a_body_signed_by_the_binary_is_accepted_by_the_server() {
     assert_eq!(response.headers()["x-webhook-result"], "created");
     assert_eq!(app.row_count(), 1);
     app.stop().await;
+}
+
+// The Standard Webhooks spec's published vector.
+const STANDARD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const STANDARD_ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
+const STANDARD_TIMESTAMP: &str = "1649367553";
+const STANDARD_BODY: &str = r#"{"email":"test@example.com","username":"test_user"}"#;
+const STANDARD_SIGNATURE: &str = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+
+// Computed with Python: hmac.new(b"meta-app-secret", body, hashlib.sha256).hexdigest().
+const APP_SECRET: &str = "meta-app-secret";
+const WHATSAPP_BODY: &str = r#"{"object":"whatsapp_business_account","entry":[]}"#;
+const WHATSAPP_HEX: &str = "ee9f05f989bc0aa2693d85691a477f8b8403933cde7959a1c5c6be7ea85e8d3d";
+
+#[tokio::test]
+async fn sign_standard_matches_the_specs_published_vector() {
+    let env = [("WEBHOOK_SECRET", STANDARD_SECRET)];
+    let fixed = [
+        "sign",
+        "--scheme",
+        "standard",
+        "--id",
+        STANDARD_ID,
+        "--timestamp",
+        STANDARD_TIMESTAMP,
+    ];
+    let alone = run_app(&env, &fixed, Some(STANDARD_BODY.as_bytes())).await;
+    assert_eq!(
+        (alone.code, alone.stdout.as_str()),
+        (Some(0), format!("{STANDARD_SIGNATURE}\n").as_str()),
+        "{alone:?}"
+    );
+    let mut with_header = fixed.to_vec();
+    with_header.extend(["--header", "--body", STANDARD_BODY]);
+    let lines = run_app(&env, &with_header, None).await;
+    assert_eq!(
+        lines.stdout,
+        format!(
+            "webhook-id: {STANDARD_ID}\nwebhook-timestamp: {STANDARD_TIMESTAMP}\n\
+             webhook-signature: {STANDARD_SIGNATURE}\n"
+        )
+    );
+}
+
+#[tokio::test]
+async fn sign_standard_without_an_id_or_timestamp_signs_a_new_id_at_the_time_it_prints() {
+    let env = [("WEBHOOK_SECRET", STANDARD_SECRET)];
+    let args = [
+        "sign",
+        "--scheme",
+        "standard",
+        "--header",
+        "--body",
+        STANDARD_BODY,
+    ];
+    let first = run_app(&env, &args, None).await;
+    let second = run_app(&env, &args, None).await;
+    let headers = |run: &Run| -> Vec<(String, String)> {
+        assert_eq!(run.code, Some(0), "{run:?}");
+        run.stdout
+            .lines()
+            .map(|line| {
+                let (name, value) = line.split_once(": ").unwrap();
+                (name.to_string(), value.to_string())
+            })
+            .collect()
+    };
+    let (first, second) = (headers(&first), headers(&second));
+    let names: Vec<&str> = first.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["webhook-id", "webhook-timestamp", "webhook-signature"]
+    );
+    assert!(first[0].1.starts_with("msg_"), "{first:?}");
+    assert_ne!(first[0].1, second[0].1, "ids repeat");
+    // The signature covers exactly the printed id and timestamp.
+    let timestamp: i64 = first[1].1.parse().unwrap();
+    let verified = signature::standard::Verifier::new(STANDARD_SECRET, None, 0).verify(
+        signature::standard::Headers {
+            id: Some(first[0].1.as_bytes()),
+            timestamp: Some(first[1].1.as_bytes()),
+            signature: first[2].1.as_bytes(),
+        },
+        STANDARD_BODY.as_bytes(),
+        timestamp,
+    );
+    assert_eq!(verified, Ok(()));
+}
+
+#[tokio::test]
+async fn sign_whatsapp_prints_the_sha256_prefixed_hex_of_the_app_secret() {
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let alone = run_app(
+        &env,
+        &["sign", "--scheme", "whatsapp"],
+        Some(WHATSAPP_BODY.as_bytes()),
+    )
+    .await;
+    assert_eq!(
+        (alone.code, alone.stdout.as_str()),
+        (Some(0), format!("sha256={WHATSAPP_HEX}\n").as_str()),
+        "{alone:?}"
+    );
+    let line = run_app(
+        &[],
+        &[
+            "sign",
+            "--scheme",
+            "whatsapp",
+            "--app-secret",
+            APP_SECRET,
+            "--header",
+            "--body",
+            WHATSAPP_BODY,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        line.stdout,
+        format!("X-Hub-Signature-256: sha256={WHATSAPP_HEX}\n")
+    );
+    // WEBHOOK_SECRET is not the key of this scheme.
+    let wrong_key = run_app(
+        &[("WEBHOOK_SECRET", APP_SECRET)],
+        &["sign", "--scheme", "whatsapp", "--body", WHATSAPP_BODY],
+        None,
+    )
+    .await;
+    assert_one_line_error(&wrong_key, 2, "WHATSAPP_APP_SECRET");
+}
+
+#[tokio::test]
+async fn sign_refuses_flags_its_scheme_does_not_sign() {
+    let env = [("WEBHOOK_SECRET", STANDARD_SECRET)];
+    let hex_with_id = run_app(&env, &["sign", "--id", "msg_1", "--body", "x"], None).await;
+    assert_one_line_error(&hex_with_id, 2, "--scheme standard only");
+    let alone_without_id = run_app(
+        &env,
+        &[
+            "sign",
+            "--scheme",
+            "standard",
+            "--timestamp",
+            "1",
+            "--body",
+            "x",
+        ],
+        None,
+    )
+    .await;
+    assert_one_line_error(&alone_without_id, 2, "pass --header");
+    let spaced_id = run_app(
+        &env,
+        &[
+            "sign", "--scheme", "standard", "--header", "--id", "msg 1", "--body", "x",
+        ],
+        None,
+    )
+    .await;
+    assert_one_line_error(&spaced_id, 2, "invalid --id");
+    let negative = run_app(
+        &env,
+        &[
+            "sign",
+            "--scheme",
+            "standard",
+            "--header",
+            "--timestamp",
+            "-1",
+            "--body",
+            "x",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(negative.code, Some(2), "{negative:?}");
+    let unknown = run_app(&env, &["sign", "--scheme", "github", "--body", "x"], None).await;
+    assert_eq!(unknown.code, Some(2), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("hex, standard, whatsapp"),
+        "{unknown:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,49 +1,127 @@
-//! Posting signed messages to the server: each body signed once before the run, then posted
-//! over one reused connection pool with exactly `concurrency` requests in flight, and each
-//! answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate).
+//! Posting signed bodies to the server: each body signed once before the run where its scheme
+//! allows (a Standard Webhooks signature covers a timestamp, so it is made as the body is
+//! posted), then posted over one reused connection pool with exactly `concurrency` requests in
+//! flight, and each answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use chrono::Utc;
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
-use super::report::Report;
+use super::report::{Report, Unit};
+use crate::cli::args::{Signer, new_standard_id};
 use crate::signature;
-use crate::wire::{RESULT_HEADER, SIGNATURE_HEADER};
+use crate::wire::{
+    HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER, STANDARD_ID_HEADER,
+    STANDARD_SIGNATURE_HEADER, STANDARD_TIMESTAMP_HEADER,
+};
 
-/// A body and its `X-Signature`, computed once before the run.
+/// What one body carries: one flat message, or a WhatsApp delivery's messages (none to many)
+/// and statuses (which are acknowledged, not stored).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    // u32, not usize: `--generate` holds one per body, up to a million.
+    pub messages: u32,
+    pub statuses: u32,
+}
+
+impl std::iter::Sum for Carried {
+    fn sum<I: Iterator<Item = Self>>(all: I) -> Self {
+        all.fold(Self::default(), |total, one| Self {
+            messages: total.messages.saturating_add(one.messages),
+            statuses: total.statuses.saturating_add(one.statuses),
+        })
+    }
+}
+
+impl Carried {
+    /// A flat message body: one message, no status.
+    pub const ONE_MESSAGE: Self = Self {
+        messages: 1,
+        statuses: 0,
+    };
+}
+
+/// A body, what it carries, and its hex signature when it can be computed before the run.
 #[derive(Debug, Clone)]
 pub struct Signed {
     pub body: Bytes,
-    /// The hex HMAC-SHA256, inline: `--generate` holds up to a million of these at once, and a
-    /// `HeaderValue` would be one more allocation each. The header is made when the body is sent.
-    signature: [u8; 64],
+    pub carried: Carried,
+    /// The hex HMAC-SHA256 for `hex` and `whatsapp`, inline: `--generate` holds up to a million
+    /// of these at once, and a `HeaderValue` would be one more allocation each. The header is
+    /// made when the body is sent. `None` for `standard`, signed as it is sent.
+    signature: Option<[u8; 64]>,
 }
 
 impl Signed {
-    pub fn new(secret: &[u8], body: Bytes) -> Self {
-        let signature = signature::sign(secret, &body);
-        Self {
-            body,
-            signature: signature
+    pub fn new(signer: &Signer, body: Bytes, carried: Carried) -> Self {
+        let hex = |secret: &[u8]| -> [u8; 64] {
+            signature::sign(secret, &body)
                 .as_bytes()
                 .try_into()
-                .expect("a hex HMAC-SHA256 has 64 digits"),
+                .expect("a hex HMAC-SHA256 has 64 digits")
+        };
+        let signature = match signer {
+            Signer::Hex(secret) | Signer::WhatsApp(secret) => Some(hex(secret)),
+            Signer::Standard(_) => None,
+        };
+        Self {
+            body,
+            carried,
+            signature,
         }
     }
 
-    /// Signs every body with `secret`.
-    pub fn all(secret: &[u8], bodies: impl IntoIterator<Item = Bytes>) -> Vec<Self> {
+    /// Signs every body with `signer`.
+    pub fn all(signer: &Signer, bodies: impl IntoIterator<Item = (Bytes, Carried)>) -> Vec<Self> {
         bodies
             .into_iter()
-            .map(|body| Self::new(secret, body))
+            .map(|(body, carried)| Self::new(signer, body, carried))
             .collect()
     }
 
-    fn signature_header(&self) -> HeaderValue {
-        HeaderValue::from_bytes(&self.signature).expect("hex is a valid header value")
+    /// The headers that sign this body in `signer`'s scheme: the one made before the run, or
+    /// for `standard` a new `webhook-id` and the current `webhook-timestamp`, so that every
+    /// delivery is fresh and within the server's tolerance however long the run.
+    fn headers(&self, signer: &Signer) -> Vec<(HeaderName, HeaderValue)> {
+        let hex = || {
+            self.signature
+                .expect("hex schemes are signed before the run")
+        };
+        let value = |text: String| HeaderValue::try_from(text).expect("a valid header value");
+        match signer {
+            Signer::Hex(_) => vec![(
+                HeaderName::from_static(SIGNATURE_HEADER),
+                HeaderValue::from_bytes(&hex()).expect("hex is a valid header value"),
+            )],
+            Signer::WhatsApp(_) => {
+                let mut prefixed = b"sha256=".to_vec();
+                prefixed.extend_from_slice(&hex());
+                vec![(
+                    HeaderName::from_static(HUB_SIGNATURE_HEADER),
+                    HeaderValue::from_bytes(&prefixed).expect("hex is a valid header value"),
+                )]
+            }
+            Signer::Standard(secret) => {
+                let id = new_standard_id();
+                let timestamp = Utc::now().timestamp();
+                let signed = signature::standard::sign(secret, &id, timestamp, &self.body);
+                vec![
+                    (HeaderName::from_static(STANDARD_ID_HEADER), value(id)),
+                    (
+                        HeaderName::from_static(STANDARD_TIMESTAMP_HEADER),
+                        value(timestamp.to_string()),
+                    ),
+                    (
+                        HeaderName::from_static(STANDARD_SIGNATURE_HEADER),
+                        value(signed),
+                    ),
+                ]
+            }
+        }
     }
 }
 
@@ -83,13 +161,15 @@ pub fn client(concurrency: usize, timeout: Duration) -> reqwest::Result<reqwest:
         .build()
 }
 
-/// Posts every signed body to `url` with `concurrency` requests in flight, calling `observe` as
+/// Posts every signed body to `url` with `concurrency` requests in flight (signing each as
+/// `signer`'s scheme requires, see [`Signed`]), calling `observe` as
 /// each outcome arrives (a progress bar, say), and reports the counts and latencies. The first
 /// fatal outcome (see [`Outcome::is_fatal`]) stops the run: no worker takes another message.
 /// The clock runs from the first request to the last answer.
 pub async fn run(
     client: &reqwest::Client,
     url: &reqwest::Url,
+    signer: Signer,
     messages: Vec<Signed>,
     concurrency: usize,
     observe: impl Fn(&Outcome) + Send + Sync + 'static,
@@ -98,7 +178,12 @@ pub async fn run(
     let shared = Arc::new(Shared {
         client: client.clone(),
         url: url.clone(),
-        report: Mutex::new(Report::new(messages.len())),
+        report: Mutex::new(Report::new(
+            messages.len(),
+            messages.iter().map(|message| message.carried).sum(),
+            Unit::of(signer.scheme()),
+        )),
+        signer,
         messages,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
@@ -131,6 +216,7 @@ pub async fn run(
 struct Shared {
     client: reqwest::Client,
     url: reqwest::Url,
+    signer: Signer,
     messages: Vec<Signed>,
     next: AtomicUsize,
     stop: AtomicBool,
@@ -147,7 +233,7 @@ impl Shared {
                 break;
             };
             let started = Instant::now();
-            let outcome = post(&self.client, &self.url, message).await;
+            let outcome = post(&self.client, &self.url, &self.signer, message).await;
             let latency = started.elapsed();
             (self.observe)(&outcome);
             if outcome.is_fatal() {
@@ -157,20 +243,25 @@ impl Shared {
             self.report
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .record(outcome, latency);
+                .record(outcome, latency, message.carried);
         }
     }
 }
 
-/// Posts one message and reads the whole answer.
-async fn post(client: &reqwest::Client, url: &reqwest::Url, message: &Signed) -> Outcome {
-    let sent = client
+/// Posts one body and reads the whole answer.
+async fn post(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    signer: &Signer,
+    message: &Signed,
+) -> Outcome {
+    let mut request = client
         .post(url.clone())
-        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-        .header(SIGNATURE_HEADER, message.signature_header())
-        .body(message.body.clone())
-        .send()
-        .await;
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in message.headers(signer) {
+        request = request.header(name, value);
+    }
+    let sent = request.body(message.body.clone()).send().await;
     let response = match sent {
         Ok(response) => response,
         Err(error) => return failed(&error),

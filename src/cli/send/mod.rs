@@ -1,19 +1,23 @@
-//! `app send`: posts signed messages to a running server and sums up what it answered.
+//! `app send`: posts signed messages to a running server, in any sender style (`--scheme`),
+//! and sums up what it answered.
 //!
-//! The flags, the choice of messages, the progress bar and the exit code live here; the parts
+//! The flags, the choice of bodies, the progress bar and the exit code live here; the parts
 //! of a run each have a module:
-//! - `input`: one message from the flags, or the messages of a JSON/NDJSON file;
+//! - `input`: one message from the flags, or the bodies of a JSON/NDJSON file;
 //! - `synthetic`: `--generate N` realistic messages, repeatable with `--seed`;
-//! - `client`: every body signed up front, then posted at a fixed concurrency over reused
-//!   connections, each answer read as an outcome;
+//! - `whatsapp`: the same as WhatsApp Cloud API deliveries of several messages each, and what
+//!   a delivery carries;
+//! - `client`: every body signed up front (Standard Webhooks' as it is posted), then posted at
+//!   a fixed concurrency over reused connections, each answer read as an outcome;
 //! - `report`: the counts, throughput and latency percentiles, as a table or JSON.
 //!
-//! Exit 0 only when every message was accepted.
+//! Exit 0 only when every message (or delivery) was accepted.
 
 mod client;
 mod input;
 mod report;
 mod synthetic;
+mod whatsapp;
 
 use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
@@ -27,13 +31,14 @@ use clap::ArgGroup;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
-use super::args::{OutputArgs, SecretArgs, read_file};
+use super::args::{OutputArgs, Scheme, Signer, SigningArgs, read_file};
 use super::exit::usage;
 use super::output;
 use crate::timestamp;
-use client::{Outcome, Signed};
+use crate::wire::WHATSAPP_PATH;
+use client::{Carried, Outcome, Signed};
 use input::OutgoingMessage;
-use report::Report;
+use report::{Report, Unit};
 
 /// Where `--seed` runs put their timestamps: the week before this instant, so that a seeded
 /// run repeats exactly, timestamps included.
@@ -47,13 +52,13 @@ pub const SEEDED_ANCHOR: &str = "2025-01-15T10:00:00Z";
 ))]
 pub struct Args {
     #[command(flatten)]
-    pub secret: SecretArgs,
+    pub signing: SigningArgs,
 
-    /// Base URL of the server
+    /// Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)
     #[arg(long, env = "APP_URL", default_value = "http://localhost:8000")]
     pub url: String,
 
-    /// The message's id
+    /// The message's id (for whatsapp, a wamid…)
     #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
     pub message_id: Option<String>,
 
@@ -69,12 +74,13 @@ pub struct Args {
     #[arg(long, help_heading = "One message")]
     pub ts: Option<String>,
 
-    /// The text (left out when not given)
+    /// The text (left out when not given; whatsapp sends a text message, so needs one)
     #[arg(long, help_heading = "One message")]
     pub text: Option<String>,
 
     /// Send the messages in this file: a JSON array, or JSON objects one after another
     /// (NDJSON); "-" is stdin. Each object is sent as the exact bytes it has in the file
+    /// (for whatsapp, each object is a delivery: a fixture or a captured webhook, as is)
     #[arg(
         long,
         value_name = "PATH",
@@ -83,7 +89,8 @@ pub struct Args {
     )]
     pub file: Option<PathBuf>,
 
-    /// Send N realistic synthetic messages (varied senders, timestamps and texts)
+    /// Send N realistic synthetic messages (varied senders, timestamps and texts); for whatsapp,
+    /// N deliveries of 1 to 10 messages each (texts, captions, stickers…), some only statuses
     #[arg(
         long,
         value_name = "N",
@@ -115,27 +122,31 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let secret = args.secret.require()?;
-    let url = webhook_url(&args.url)?;
-    let messages = signed_messages(&args, secret)?;
+    let signer = args.signing.signer()?;
+    let url = webhook_url(&args.url, signer.scheme())?;
+    let messages = signed_messages(&args, &signer)?;
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let progress = progress_bar(messages.len());
+    let progress = progress_bar(messages.len(), Unit::of(signer.scheme()));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let client = client::client(concurrency, Duration::from_secs(args.timeout_secs))
         .context("cannot build the HTTP client")?;
     let report = runtime.block_on({
         let progress = progress.clone();
-        client::run(&client, &url, messages, concurrency, move |_| {
+        client::run(&client, &url, signer, messages, concurrency, move |_| {
             progress.inc(1)
         })
     });
     progress.finish_and_clear();
-    finish(&report, &url, args.output.json)
+    finish(&report, &url, args.signing.scheme, args.output.json)
 }
 
-/// `<base>/webhook`, checked.
-fn webhook_url(base: &str) -> anyhow::Result<Url> {
-    let url = Url::parse(&format!("{}/webhook", base.trim_end_matches('/')))
+/// `<base>/webhook`, or `<base>/webhook/whatsapp` for WhatsApp deliveries, checked.
+fn webhook_url(base: &str, scheme: Scheme) -> anyhow::Result<Url> {
+    let path = match scheme {
+        Scheme::Hex | Scheme::Standard => "/webhook",
+        Scheme::Whatsapp => WHATSAPP_PATH,
+    };
+    let url = Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
         .map_err(|error| usage(format!("invalid --url {base:?}: {error}")))?;
     if url.scheme() != "http" {
         return Err(usage(format!(
@@ -145,8 +156,10 @@ fn webhook_url(base: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// The messages to send, from whichever source the flags chose, each signed.
-fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
+/// The bodies to send, from whichever source the flags chose, in the scheme's shape, each
+/// signed.
+fn signed_messages(args: &Args, signer: &Signer) -> anyhow::Result<Vec<Signed>> {
+    let whatsapp = signer.scheme() == Scheme::Whatsapp;
     if let Some(path) = &args.file {
         let (name, content) = if path.as_os_str() == "-" {
             let mut content = Vec::new();
@@ -163,7 +176,18 @@ fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
         if bodies.is_empty() {
             return Err(usage(format!("{name} holds no messages")));
         }
-        return Ok(Signed::all(secret, bodies));
+        let carried = |body: &Bytes| {
+            if whatsapp {
+                whatsapp::carried(body)
+            } else {
+                Carried::ONE_MESSAGE
+            }
+        };
+        let bodies = bodies.into_iter().map(|body| {
+            let carried = carried(&body);
+            (body, carried)
+        });
+        return Ok(Signed::all(signer, bodies));
     }
     if let Some(count) = args.generate {
         let (seed, anchor) = match args.seed {
@@ -172,10 +196,14 @@ fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
         };
         let count = usize::try_from(count)?;
         // Signed as they are made, so that no list of unsigned bodies is held beside them.
+        if whatsapp {
+            let deliveries = whatsapp::Deliveries::new(seed, anchor).take(count);
+            return Ok(Signed::all(signer, deliveries));
+        }
         let bodies = synthetic::Generator::new(seed, anchor)
             .take(count)
-            .map(|message| message.to_body());
-        return Ok(Signed::all(secret, bodies));
+            .map(|message| (message.to_body(), Carried::ONE_MESSAGE));
+        return Ok(Signed::all(signer, bodies));
     }
     let message = OutgoingMessage {
         message_id: args.message_id.clone().unwrap_or_default(),
@@ -184,32 +212,39 @@ fn signed_messages(args: &Args, secret: &[u8]) -> anyhow::Result<Vec<Signed>> {
         ts: args.ts.clone().unwrap_or_else(timestamp::now_iso),
         text: args.text.clone(),
     };
-    Ok(Signed::all(secret, [message.to_body()]))
+    let body = if whatsapp {
+        whatsapp::from_message(&message).map_err(usage)?
+    } else {
+        message.to_body()
+    };
+    Ok(Signed::all(signer, [(body, Carried::ONE_MESSAGE)]))
 }
 
-/// A progress bar on stderr when it is a terminal and there is more than one message;
+/// A progress bar on stderr when it is a terminal and there is more than one request;
 /// otherwise a hidden one, so that logs and pipes get nothing but the summary.
-fn progress_bar(messages: usize) -> ProgressBar {
-    if messages < 2 || !std::io::stderr().is_terminal() {
+fn progress_bar(requests: usize, unit: Unit) -> ProgressBar {
+    if requests < 2 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(messages as u64);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} messages  {elapsed}  eta {eta}")
-    {
+    let bar = ProgressBar::new(requests as u64);
+    let template = format!(
+        "{{bar:40}} {{pos}}/{{len}} {}  {{elapsed}}  eta {{eta}}",
+        unit.plural()
+    );
+    if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
     bar
 }
 
-/// Prints the summary and picks the exit: success only when every message was accepted.
-fn finish(report: &Report, url: &Url, json: bool) -> anyhow::Result<ExitCode> {
+/// Prints the summary and picks the exit: success only when every request was accepted.
+fn finish(report: &Report, url: &Url, scheme: Scheme, json: bool) -> anyhow::Result<ExitCode> {
     let fatal = report
         .stopped_by
         .as_ref()
-        .map(|outcome| fatal_message(outcome, url));
+        .map(|outcome| fatal_message(outcome, url, scheme));
     if json {
-        output::print_json(&report.summary())?;
+        report.print_json()?;
     } else if fatal.is_none() {
         output::print(&report.table())?;
     }
@@ -220,11 +255,21 @@ fn finish(report: &Report, url: &Url, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Why the run stopped early, for an operator to act on.
-fn fatal_message(outcome: &Outcome, url: &Url) -> String {
+fn fatal_message(outcome: &Outcome, url: &Url, scheme: Scheme) -> String {
     match outcome {
-        Outcome::Rejected { status, detail } => format!(
-            "{url} answered {status} ({detail}): the secret is not the server's WEBHOOK_SECRET"
-        ),
+        Outcome::Rejected { status, detail } => {
+            let cause = match scheme {
+                Scheme::Hex => "the secret is not the server's WEBHOOK_SECRET",
+                Scheme::Standard => {
+                    "the secret is not the server's WEBHOOK_SECRET, or this clock and the \
+                     server's differ by more than its WEBHOOK_TOLERANCE_SECS"
+                }
+                Scheme::Whatsapp => {
+                    "the app secret is not the server's WHATSAPP_APP_SECRET (or the server has none)"
+                }
+            };
+            format!("{url} answered {status} ({detail}): {cause}")
+        }
         Outcome::Failed { error, .. } => format!("cannot reach {url}: {error}"),
         other => format!("stopped after {other:?}"),
     }

@@ -1,5 +1,10 @@
 //! What a run did: counts by outcome and status, throughput, and latency percentiles; and how
 //! `app send` prints them: a table, a JSON summary, or one line saying what was not accepted.
+//!
+//! A request is one message in the flat styles, and the summary counts messages as it always
+//! has. With `--scheme whatsapp` a request is a delivery of any number of messages: the
+//! summary counts deliveries (sent, accepted, rejected…) and, beside them, the messages they
+//! carry, and says which is which.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,7 +13,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::client::Outcome;
+use super::client::{Carried, Outcome};
+use crate::cli::args::Scheme;
 use crate::cli::output;
 
 /// Latencies are kept to 4 significant figures: exact to the microsecond below 32.768 ms (every
@@ -16,12 +22,43 @@ use crate::cli::output;
 /// the table's last digit would drift above 16 ms.
 const LATENCY_SIGNIFICANT_FIGURES: u8 = 4;
 
+/// What one request of a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// One flat message (`hex`, `standard`).
+    Message,
+    /// One WhatsApp delivery, carrying any number of messages and statuses.
+    Delivery,
+}
+
+impl Unit {
+    pub fn of(scheme: Scheme) -> Self {
+        match scheme {
+            Scheme::Hex | Scheme::Standard => Self::Message,
+            Scheme::Whatsapp => Self::Delivery,
+        }
+    }
+
+    /// The plural noun, for a count of requests.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Self::Message => "messages",
+            Self::Delivery => "deliveries",
+        }
+    }
+}
+
 /// The result of [`super::client::run`].
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// Messages the run was given.
-    pub messages: usize,
-    /// Messages posted (fewer than `messages` when a fatal outcome stopped the run).
+    pub unit: Unit,
+    /// Requests the run was given: messages, or deliveries.
+    pub requests: usize,
+    /// What the requests given carry, all together.
+    pub carried: Carried,
+    /// Messages carried by the accepted requests.
+    pub messages_accepted: u64,
+    /// Requests posted (fewer than `requests` when a fatal outcome stopped the run).
     pub sent: usize,
     pub created: usize,
     pub duplicate: usize,
@@ -51,9 +88,12 @@ pub struct StatusCount {
 }
 
 impl Report {
-    pub(super) fn new(messages: usize) -> Self {
+    pub(super) fn new(requests: usize, carried: Carried, unit: Unit) -> Self {
         Self {
-            messages,
+            unit,
+            requests,
+            carried,
+            messages_accepted: 0,
             sent: 0,
             created: 0,
             duplicate: 0,
@@ -69,9 +109,16 @@ impl Report {
         }
     }
 
-    /// Counts one outcome; `latency` is kept for answered requests only.
-    pub(super) fn record(&mut self, outcome: Outcome, latency: Duration) {
+    /// Counts one outcome of a request carrying `carried`; `latency` is kept for answered
+    /// requests only.
+    pub(super) fn record(&mut self, outcome: Outcome, latency: Duration, carried: Carried) {
         self.sent += 1;
+        if matches!(
+            outcome,
+            Outcome::Created | Outcome::Duplicate | Outcome::Accepted
+        ) {
+            self.messages_accepted += u64::from(carried.messages);
+        }
         if outcome.is_fatal() && self.stopped_by.is_none() {
             self.stopped_by = Some(outcome.clone());
         }
@@ -101,29 +148,34 @@ impl Report {
             .expect("the histogram resizes itself for any latency below 2^62 µs (146,000 years)");
     }
 
-    /// Messages the server took (new or duplicate).
+    /// Requests the server took (new or duplicate).
     pub fn accepted(&self) -> usize {
         self.created + self.duplicate + self.accepted_unlabelled
     }
 
-    /// Messages answered with anything but 2xx.
+    /// Requests answered with anything but 2xx.
     pub fn rejected_total(&self) -> usize {
         self.rejected.values().map(|counted| counted.count).sum()
     }
 
-    /// True when every message given was sent and accepted.
+    /// True when every request given was sent and accepted.
     pub fn all_accepted(&self) -> bool {
-        self.accepted() == self.messages
+        self.accepted() == self.requests
     }
 
-    /// Messages sent per second of the run.
+    /// Requests sent per second of the run.
     pub fn throughput(&self) -> f64 {
+        self.per_second(self.sent as f64)
+    }
+
+    /// Messages in accepted requests per second of the run.
+    pub fn messages_per_second(&self) -> f64 {
+        self.per_second(self.messages_accepted as f64)
+    }
+
+    fn per_second(&self, count: f64) -> f64 {
         let seconds = self.elapsed.as_secs_f64();
-        if seconds > 0.0 {
-            self.sent as f64 / seconds
-        } else {
-            0.0
-        }
+        if seconds > 0.0 { count / seconds } else { 0.0 }
     }
 
     /// The latency that `quantile` (0 to 1) of the answered requests took at most, nearest
@@ -133,27 +185,62 @@ impl Report {
             .then(|| micros_to_ms(self.latencies_us.value_at_quantile(quantile)))
     }
 
-    /// The figures to print or serialize.
+    /// The figures to print or serialize, in the flat styles' words.
     pub fn summary(&self) -> Summary {
         Summary {
-            messages: self.messages,
+            messages: self.requests,
             sent: self.sent,
             accepted: self.accepted(),
             created: self.created,
             duplicate: self.duplicate,
-            rejected: self
-                .rejected
-                .iter()
-                .map(|(status, counted)| (status.to_string(), counted.count))
-                .collect(),
+            rejected: self.rejected_by_status(),
             failed: self.failed,
             elapsed_s: round3(self.elapsed.as_secs_f64()),
             throughput_per_s: round3(self.throughput()),
-            latency_ms: Latencies {
-                p50: self.latency_ms(0.50),
-                p99: self.latency_ms(0.99),
-                max: self.latency_ms(1.0),
-            },
+            latency_ms: self.latencies(),
+        }
+    }
+
+    /// The figures of a run of WhatsApp deliveries: the deliveries, and the messages in them.
+    pub fn delivery_summary(&self) -> DeliverySummary {
+        DeliverySummary {
+            deliveries: self.requests,
+            sent: self.sent,
+            accepted: self.accepted(),
+            created: self.created,
+            duplicate: self.duplicate,
+            rejected: self.rejected_by_status(),
+            failed: self.failed,
+            messages: u64::from(self.carried.messages),
+            messages_accepted: self.messages_accepted,
+            statuses: u64::from(self.carried.statuses),
+            elapsed_s: round3(self.elapsed.as_secs_f64()),
+            deliveries_per_s: round3(self.throughput()),
+            messages_per_s: round3(self.messages_per_second()),
+            latency_ms: self.latencies(),
+        }
+    }
+
+    /// One line of JSON: [`Summary`], or [`DeliverySummary`] for deliveries.
+    pub fn print_json(&self) -> std::io::Result<()> {
+        match self.unit {
+            Unit::Message => output::print_json(&self.summary()),
+            Unit::Delivery => output::print_json(&self.delivery_summary()),
+        }
+    }
+
+    fn rejected_by_status(&self) -> BTreeMap<String, usize> {
+        self.rejected
+            .iter()
+            .map(|(status, counted)| (status.to_string(), counted.count))
+            .collect()
+    }
+
+    fn latencies(&self) -> Latencies {
+        Latencies {
+            p50: self.latency_ms(0.50),
+            p99: self.latency_ms(0.99),
+            max: self.latency_ms(1.0),
         }
     }
 
@@ -177,14 +264,15 @@ impl Report {
             ));
         }
         format!(
-            "{} of {} messages not accepted: {}",
-            self.messages - self.accepted(),
-            self.messages,
+            "{} of {} {} not accepted: {}",
+            self.requests - self.accepted(),
+            self.requests,
+            self.unit.plural(),
             parts.join("; ")
         )
     }
 
-    /// The summary as a two-column table.
+    /// The summary as a two-column table; for deliveries, with the messages they carry.
     pub fn table(&self) -> String {
         let summary = self.summary();
         let ms =
@@ -206,18 +294,28 @@ impl Report {
                 .collect();
             let _ = write!(rejected, " ({})", by_status.join(", "));
         }
-        let mut table = output::table(&[]);
-        for (name, value) in [
-            ("messages", summary.messages.to_string()),
+        let mut rows = vec![
+            (self.unit.plural(), summary.messages.to_string()),
             ("sent", summary.sent.to_string()),
             ("accepted", accepted),
             ("rejected", rejected),
             ("failed", summary.failed.to_string()),
+        ];
+        let mut throughput = format!("{:.1} {}/s", summary.throughput_per_s, self.unit.plural());
+        if self.unit == Unit::Delivery {
+            let deliveries = self.delivery_summary();
+            rows.push((
+                "messages",
+                format!(
+                    "{} in the deliveries, {} in accepted ones; {} statuses",
+                    deliveries.messages, deliveries.messages_accepted, deliveries.statuses
+                ),
+            ));
+            let _ = write!(throughput, ", {:.1} messages/s", deliveries.messages_per_s);
+        }
+        rows.extend([
             ("elapsed", format!("{:.3} s", summary.elapsed_s)),
-            (
-                "throughput",
-                format!("{:.1} messages/s", summary.throughput_per_s),
-            ),
+            ("throughput", throughput),
             (
                 "latency",
                 format!(
@@ -227,7 +325,9 @@ impl Report {
                     ms(summary.latency_ms.max)
                 ),
             ),
-        ] {
+        ]);
+        let mut table = output::table(&[]);
+        for (name, value) in rows {
             table.add_row([name.to_string(), value]);
         }
         output::render(&table)
@@ -247,6 +347,30 @@ pub struct Summary {
     pub failed: usize,
     pub elapsed_s: f64,
     pub throughput_per_s: f64,
+    pub latency_ms: Latencies,
+}
+
+/// The figures of a run of WhatsApp deliveries, as `app send --scheme whatsapp --json` prints
+/// them: `sent` to `failed` count deliveries (requests); `messages` and `messages_accepted` the
+/// messages in the deliveries given and in those accepted; `statuses` the statuses given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliverySummary {
+    pub deliveries: usize,
+    pub sent: usize,
+    pub accepted: usize,
+    pub created: usize,
+    pub duplicate: usize,
+    /// Count by HTTP status, e.g. `{"422": 2}`.
+    pub rejected: BTreeMap<String, usize>,
+    pub failed: usize,
+    pub messages: u64,
+    pub messages_accepted: u64,
+    pub statuses: u64,
+    pub elapsed_s: f64,
+    pub deliveries_per_s: f64,
+    /// Messages in accepted deliveries, per second.
+    pub messages_per_s: f64,
+    /// Per delivery.
     pub latency_ms: Latencies,
 }
 
@@ -270,11 +394,24 @@ fn micros_to_ms(micros: u64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A report of `count` flat messages.
+    fn messages(count: usize) -> Report {
+        let carried = Carried {
+            messages: u32::try_from(count).unwrap(),
+            statuses: 0,
+        };
+        Report::new(count, carried, Unit::Message)
+    }
+
     /// A report of answered requests that took these many microseconds.
     fn answered_in(micros: impl IntoIterator<Item = u64>) -> Report {
-        let mut report = Report::new(0);
+        let mut report = messages(0);
         for micros in micros {
-            report.record(Outcome::Created, Duration::from_micros(micros));
+            report.record(
+                Outcome::Created,
+                Duration::from_micros(micros),
+                Carried::ONE_MESSAGE,
+            );
         }
         report
     }
@@ -332,22 +469,32 @@ mod tests {
 
     #[test]
     fn outcomes_are_counted_by_status() {
-        let mut report = Report::new(5);
-        report.record(Outcome::Created, Duration::from_millis(2));
+        let mut report = messages(5);
+        report.record(
+            Outcome::Created,
+            Duration::from_millis(2),
+            Carried::ONE_MESSAGE,
+        );
         report.record(
             Outcome::Rejected {
                 status: 422,
                 detail: "body.from: bad".into(),
             },
             Duration::from_millis(1),
+            Carried::ONE_MESSAGE,
         );
-        report.record(Outcome::Duplicate, Duration::from_millis(3));
+        report.record(
+            Outcome::Duplicate,
+            Duration::from_millis(3),
+            Carried::ONE_MESSAGE,
+        );
         report.record(
             Outcome::Rejected {
                 status: 422,
                 detail: "body.to: bad".into(),
             },
             Duration::from_millis(1),
+            Carried::ONE_MESSAGE,
         );
         report.record(
             Outcome::Failed {
@@ -355,6 +502,7 @@ mod tests {
                 connect: false,
             },
             Duration::from_secs(10),
+            Carried::ONE_MESSAGE,
         );
         report.elapsed = Duration::from_secs(1);
         assert_eq!(
@@ -379,15 +527,24 @@ mod tests {
             status: 401,
             detail: "invalid signature".into(),
         };
-        let mut report = Report::new(3);
-        report.record(Outcome::Created, Duration::from_millis(1));
-        report.record(refused.clone(), Duration::from_millis(1));
+        let mut report = messages(3);
+        report.record(
+            Outcome::Created,
+            Duration::from_millis(1),
+            Carried::ONE_MESSAGE,
+        );
+        report.record(
+            refused.clone(),
+            Duration::from_millis(1),
+            Carried::ONE_MESSAGE,
+        );
         report.record(
             Outcome::Failed {
                 error: "Connection refused".into(),
                 connect: true,
             },
             Duration::from_millis(1),
+            Carried::ONE_MESSAGE,
         );
         assert_eq!(report.stopped_by, Some(refused));
     }

@@ -39,7 +39,8 @@ const RECIPIENTS: [&str; 4] = [
     "+919000000001",
 ];
 
-const NAMES: [&str; 8] = [
+/// First names, for texts and for WhatsApp contacts' profiles.
+pub const NAMES: [&str; 8] = [
     "Asha", "Ben", "Chidi", "Dana", "Emre", "Fatima", "Giulia", "Hiro",
 ];
 
