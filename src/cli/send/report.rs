@@ -522,6 +522,51 @@ mod tests {
     }
 
     #[test]
+    fn deliveries_are_counted_beside_the_messages_they_carry() {
+        let carrying = |messages, statuses| Carried { messages, statuses };
+        let mut report = Report::new(3, carrying(7, 2), Unit::Delivery);
+        report.record(Outcome::Created, Duration::from_millis(2), carrying(5, 0));
+        report.record(Outcome::Accepted, Duration::from_millis(1), carrying(0, 2));
+        let invalid = Outcome::Rejected {
+            status: 422,
+            detail: "body.entry.0: bad".into(),
+        };
+        report.record(invalid, Duration::from_millis(1), carrying(2, 0));
+        report.elapsed = Duration::from_secs(1);
+        let summary = report.delivery_summary();
+        assert_eq!(
+            (summary.deliveries, summary.sent, summary.accepted),
+            (3, 3, 2)
+        );
+        assert_eq!(
+            (
+                summary.messages,
+                summary.messages_accepted,
+                summary.statuses
+            ),
+            (7, 5, 2)
+        );
+        assert_eq!(
+            (summary.deliveries_per_s, summary.messages_per_s),
+            (3.0, 5.0)
+        );
+        assert_eq!(
+            report.not_accepted(),
+            "1 of 3 deliveries not accepted: 422 × 1 (first: body.entry.0: bad)"
+        );
+        let table = report.table();
+        assert!(table.contains("deliveries"), "{table}");
+        assert!(
+            table.contains("7 in the deliveries, 5 in accepted ones; 2 statuses"),
+            "{table}"
+        );
+        assert!(
+            table.contains("3.0 deliveries/s, 5.0 messages/s"),
+            "{table}"
+        );
+    }
+
+    #[test]
     fn the_first_fatal_outcome_is_the_one_that_stopped_the_run() {
         let refused = Outcome::Rejected {
             status: 401,
