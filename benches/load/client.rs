@@ -12,9 +12,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use webhook_receiver::wire::{
+    HUB_SIGNATURE_HEADER, RESULT_HEADER, SIGNATURE_HEADER, WHATSAPP_PATH,
+};
 
 /// One request, ready to send: everything costly (bodies, signatures) is made before the clock.
 #[derive(Clone)]
@@ -22,7 +25,8 @@ pub struct Prepared {
     pub method: hyper::Method,
     pub uri: hyper::Uri,
     pub body: Bytes,
-    pub signature: Option<HeaderValue>,
+    /// The signature header, for the webhooks.
+    pub signature: Option<(HeaderName, HeaderValue)>,
 }
 
 impl Prepared {
@@ -35,12 +39,30 @@ impl Prepared {
         }
     }
 
+    /// `POST /webhook` of `body` with its `X-Signature`.
     pub fn webhook(body: Bytes, signature: &str) -> Self {
+        Self::signed("/webhook", SIGNATURE_HEADER, body, signature.to_string())
+    }
+
+    /// `POST /webhook/whatsapp` of `body` with its `X-Hub-Signature-256: sha256=<hex>`.
+    pub fn whatsapp(body: Bytes, hex: &str) -> Self {
+        Self::signed(
+            WHATSAPP_PATH,
+            HUB_SIGNATURE_HEADER,
+            body,
+            format!("sha256={hex}"),
+        )
+    }
+
+    fn signed(path: &'static str, header: &'static str, body: Bytes, value: String) -> Self {
         Self {
             method: hyper::Method::POST,
-            uri: hyper::Uri::from_static("/webhook"),
+            uri: hyper::Uri::from_static(path),
             body,
-            signature: Some(HeaderValue::from_str(signature).expect("hex is a header value")),
+            signature: Some((
+                HeaderName::from_static(header),
+                HeaderValue::try_from(value).expect("hex is a header value"),
+            )),
         }
     }
 }
@@ -67,7 +89,7 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Answers by status code.
     pub statuses: BTreeMap<u16, u64>,
-    /// `X-Webhook-Result` values, for `/webhook`.
+    /// `X-Webhook-Result` values, for the webhooks that send one.
     pub results: BTreeMap<String, u64>,
     /// Transport failures (connection refused, reset…): never expected.
     pub failures: u64,
@@ -236,10 +258,10 @@ fn build(address: SocketAddr, prepared: &Prepared) -> Request<Full<Bytes>> {
         .header(HOST, address.to_string())
         .body(Full::new(prepared.body.clone()))
         .expect("a valid request");
-    if let Some(signature) = &prepared.signature {
+    if let Some((name, value)) = &prepared.signature {
         let headers = request.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert("x-signature", signature.clone());
+        headers.insert(name.clone(), value.clone());
     }
     request
 }
@@ -277,7 +299,7 @@ async fn worker(
             let status = response.status().as_u16();
             let result = response
                 .headers()
-                .get("x-webhook-result")
+                .get(RESULT_HEADER)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_string);
             response.into_body().collect().await?;

@@ -165,6 +165,58 @@ pub fn live_message(prefix: &str, i: u64) -> NewMessage {
     )
 }
 
+/// How many messages each benchmark WhatsApp delivery carries.
+pub const WHATSAPP_MESSAGES_PER_DELIVERY: u64 = 10;
+
+/// WhatsApp delivery `i` of live traffic, as Meta's Cloud API posts it: messages
+/// `10 i .. 10 i + 9` of [`live_message`] (ids under `prefix`, so new in every delivery), from
+/// their senders to the business number, texts as text messages and a missing text as a
+/// sticker.
+pub fn whatsapp_delivery(prefix: &str, i: u64) -> String {
+    let first = i * WHATSAPP_MESSAGES_PER_DELIVERY;
+    let messages: Vec<serde_json::Value> = (first..first + WHATSAPP_MESSAGES_PER_DELIVERY)
+        .map(|n| {
+            let message = live_message(prefix, n);
+            let seconds = chrono::DateTime::parse_from_rfc3339(&message.ts)
+                .expect("generated timestamps are valid")
+                .timestamp();
+            let mut item = serde_json::json!({
+                "from": message.from.trim_start_matches('+'),
+                "id": format!("wamid.{}", message.message_id),
+                "timestamp": seconds.to_string(),
+            });
+            let content = match message.text {
+                Some(body) => serde_json::json!({"type": "text", "text": {"body": body}}),
+                None => serde_json::json!({"type": "sticker", "sticker": {"id": "1"}}),
+            };
+            if let (Some(item), serde_json::Value::Object(content)) =
+                (item.as_object_mut(), content)
+            {
+                item.extend(content);
+            }
+            item
+        })
+        .collect();
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": "102290129340398",
+            "changes": [{
+                "field": "messages",
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": "14155550100",
+                        "phone_number_id": "106540352242922"
+                    },
+                    "messages": messages,
+                },
+            }],
+        }],
+    })
+    .to_string()
+}
+
 /// When live traffic starts: 2025-06-01T12:00:00Z.
 const LIVE_START_MILLIS: i64 = 1_748_779_200_000;
 

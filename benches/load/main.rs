@@ -6,11 +6,13 @@
 //! same concurrency against `GET /health/live`), each ratio taken within a round whose runs are
 //! seconds apart; and each query at 1M rows over the same query at 1k rows, the two servers
 //! asked in turn, one request each. Server CPU per request (from `/proc`) is reported too: it
-//! does not depend on what else the machine is doing.
+//! does not depend on what else the machine is doing. WhatsApp Cloud API deliveries of ten
+//! messages each (new ids in every one) are measured on the same server after the rounds:
+//! deliveries and messages per second, and the latency of a delivery.
 //!
 //! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
 //! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
-//! concurrency 32, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1),
+//! concurrency 32, and as many WhatsApp runs, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1),
 //! `BENCH_APP` (another build of `app` to run, e.g. one with symbols for a profiler),
 //! `BENCH_KEEP` (set: keep the query databases in `target/bench/` to look into).
 
@@ -37,6 +39,8 @@ const CONCURRENCY: usize = 32;
 const SWEEP: [usize; 4] = [1, 8, 32, 128];
 /// No run sends more unique messages per second than this: it sizes the pre-signed supply.
 const MAX_INGEST_RPS: f64 = 60_000.0;
+/// The same for WhatsApp deliveries (ten messages each).
+const MAX_WHATSAPP_DELIVERIES_PER_S: f64 = 10_000.0;
 
 struct Settings {
     rows: u64,
@@ -142,14 +146,20 @@ pub struct Throughput {
     pub rounds: Vec<(Outcome, Outcome, Outcome)>,
     /// The other concurrencies of the sweep: `(concurrency, floor, ingest, duplicates)`.
     pub sweep: Vec<(usize, Outcome, Outcome, Outcome)>,
+    /// The WhatsApp runs at [`CONCURRENCY`], one a round: deliveries of ten messages each.
+    pub whatsapp: Vec<Outcome>,
     /// After each ingest run: the rows left for the search index, and how long the idle
     /// writer took to index them.
     pub indexed: Vec<(u64, Duration)>,
-    /// Rows in the database after the server stopped, and the `created` answers sent.
+    /// Rows in the database after the server stopped, the `created` answers sent, and the
+    /// messages in the WhatsApp deliveries answered 200.
     pub rows_after: i64,
     pub created_answers: u64,
+    pub whatsapp_messages_acknowledged: u64,
     /// Every ingest and duplicate request was answered 200 with the right result.
     pub no_errors: bool,
+    /// Every WhatsApp delivery was answered 200.
+    pub whatsapp_no_errors: bool,
     pub journal_mode: String,
     pub synchronous: String,
     pub journal_mode_on_disk: String,
@@ -182,6 +192,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             .collect()
     };
     let supply = (MAX_INGEST_RPS * settings.run.as_secs_f64()) as usize;
+    let whatsapp_supply = (MAX_WHATSAPP_DELIVERIES_PER_S * settings.run.as_secs_f64()) as usize;
 
     // Warm up: connections, the page cache, the allocator.
     client::run(address, CONCURRENCY, settings.run / 4, Arc::clone(&live)).await;
@@ -190,16 +201,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     let measure = |concurrency: usize, bodies: Vec<Prepared>| {
         let live = Arc::clone(&live);
         async move {
-            let timed = |source: Arc<Source>| async move {
-                let before = serving.cpu_by_thread();
-                let mut outcome = client::run(address, concurrency, settings.run, source).await;
-                for (name, after) in serving.cpu_by_thread() {
-                    let used = after.saturating_sub(before.get(&name).copied().unwrap_or_default());
-                    outcome.server_cpu += used;
-                    outcome.server_cpu_by_thread.insert(name, used);
-                }
-                outcome
-            };
+            let timed = |source: Arc<Source>| timed_run(serving, concurrency, settings.run, source);
             let floor = timed(live).await;
             let bodies = Arc::new(Source::Each(bodies));
             let ingest = timed(Arc::clone(&bodies)).await;
@@ -273,6 +275,37 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         sweep.push((concurrency, floor, ingest, duplicates));
     }
 
+    // WhatsApp deliveries of ten messages each, new ids in every one, at the headline
+    // concurrency: the same rows as the ingest runs, arriving ten to a request.
+    let mut whatsapp = Vec::new();
+    for round in 1..=settings.rounds {
+        let prefix = format!("whatsapp{round}");
+        let deliveries: Vec<Prepared> = (0..whatsapp_supply as u64)
+            .map(|i| {
+                let body = dataset::whatsapp_delivery(&prefix, i);
+                let hex = signature::sign(server::WHATSAPP_APP_SECRET.as_bytes(), body.as_bytes());
+                Prepared::whatsapp(Bytes::from(body), &hex)
+            })
+            .collect();
+        let outcome = timed_run(
+            &server,
+            CONCURRENCY,
+            settings.run,
+            Arc::new(Source::Each(deliveries)),
+        )
+        .await;
+        indexed.push(wait_for_index(database).await);
+        eprintln!(
+            "whatsapp round {round}: {:.0} deliveries/s, {:.0} messages/s (p50 {:.2} ms, p99 {:.2} ms per delivery, {:.1} us server CPU each)",
+            outcome.rps(),
+            outcome.rps() * dataset::WHATSAPP_MESSAGES_PER_DELIVERY as f64,
+            outcome.percentile_ms(50.0),
+            outcome.percentile_ms(99.0),
+            outcome.server_cpu_us(),
+        );
+        whatsapp.push(outcome);
+    }
+
     let journal_mode = server.start_line["journal_mode"]
         .as_str()
         .unwrap_or("unknown")
@@ -297,6 +330,11 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             && duplicates.all_ok()
             && duplicates.result("duplicate") == duplicates.requests
     });
+    let whatsapp_no_errors = whatsapp.iter().all(client::Outcome::all_ok);
+    let whatsapp_messages_acknowledged: u64 = whatsapp
+        .iter()
+        .map(|outcome| outcome.count(200) * dataset::WHATSAPP_MESSAGES_PER_DELIVERY)
+        .sum();
     let conn = rusqlite::Connection::open(database).expect("the database opens");
     let rows_after: i64 = conn
         .query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
@@ -307,16 +345,36 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     Throughput {
         rounds,
         sweep,
+        whatsapp,
         indexed,
         rows_after,
         created_answers,
+        whatsapp_messages_acknowledged,
         no_errors,
+        whatsapp_no_errors,
         journal_mode,
         synchronous,
         journal_mode_on_disk,
         peak_rss_mb,
         log_bytes,
     }
+}
+
+/// One load run against `server`, with the CPU the server spent on it, by thread.
+async fn timed_run(
+    server: &Server,
+    concurrency: usize,
+    budget: Duration,
+    source: Arc<Source>,
+) -> Outcome {
+    let before = server.cpu_by_thread();
+    let mut outcome = client::run(server.address, concurrency, budget, source).await;
+    for (name, after) in server.cpu_by_thread() {
+        let used = after.saturating_sub(before.get(&name).copied().unwrap_or_default());
+        outcome.server_cpu += used;
+        outcome.server_cpu_by_thread.insert(name, used);
+    }
+    outcome
 }
 
 /// Waits until the server's writer has indexed every stored row for search; returns how many

@@ -4,7 +4,7 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use comfy_table::{CellAlignment, Table};
 use serde_json::{Map, Value, json};
 
-use crate::{CONCURRENCY, Queries, Throughput, median};
+use crate::{CONCURRENCY, Queries, Throughput, dataset, median};
 
 /// Rounds a figure for the JSON: three significant decimals are plenty for noisy timings.
 fn round(value: f64, decimals: i32) -> Value {
@@ -54,6 +54,29 @@ fn headline(throughput: &Throughput) -> Headline {
     }
 }
 
+/// The WhatsApp runs' figures, each the median over the runs.
+struct WhatsApp {
+    deliveries_per_s: f64,
+    messages_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us: f64,
+}
+
+fn whatsapp(throughput: &Throughput) -> WhatsApp {
+    let over = |f: &dyn Fn(&crate::client::Outcome) -> f64| {
+        median(throughput.whatsapp.iter().map(f).collect())
+    };
+    let per_delivery = dataset::WHATSAPP_MESSAGES_PER_DELIVERY as f64;
+    WhatsApp {
+        deliveries_per_s: over(&|run| run.rps()),
+        messages_per_s: over(&|run| run.rps() * per_delivery),
+        p50_ms: over(&|run| run.percentile_ms(50.0)),
+        p99_ms: over(&|run| run.percentile_ms(99.0)),
+        cpu_us: over(&|run| run.server_cpu_us()),
+    }
+}
+
 pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Value {
     let h = headline(throughput);
     let ratio = |name: &str| large.p50(name) / small.p50(name);
@@ -83,12 +106,33 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     put("journal_mode", json!(throughput.journal_mode));
     put("synchronous", json!(throughput.synchronous));
     put("no_errors", json!(throughput.no_errors));
+    let w = whatsapp(throughput);
+    put("whatsapp_deliveries_per_s", round(w.deliveries_per_s, 0));
+    put("whatsapp_messages_per_s", round(w.messages_per_s, 0));
+    put("whatsapp_delivery_p50_ms", round(w.p50_ms, 3));
+    put("whatsapp_delivery_p99_ms", round(w.p99_ms, 3));
+    put("whatsapp_server_cpu_us_per_delivery", round(w.cpu_us, 1));
+    put(
+        "whatsapp_messages_per_delivery",
+        json!(dataset::WHATSAPP_MESSAGES_PER_DELIVERY),
+    );
+    put("whatsapp_no_errors", json!(throughput.whatsapp_no_errors));
+    // Every row is either a `created` answer of /webhook or a message of an acknowledged
+    // WhatsApp delivery (their ids never repeat).
     put(
         "rows_match_created",
-        json!(i64::try_from(throughput.created_answers).ok() == Some(throughput.rows_after)),
+        json!(
+            i64::try_from(throughput.created_answers + throughput.whatsapp_messages_acknowledged)
+                .ok()
+                == Some(throughput.rows_after)
+        ),
     );
     put("rows_after_ingest", json!(throughput.rows_after));
     put("created_answers", json!(throughput.created_answers));
+    put(
+        "whatsapp_messages_acknowledged",
+        json!(throughput.whatsapp_messages_acknowledged),
+    );
     for (key, name) in [
         ("messages", "first_page"),
         ("search", "q_rare"),
@@ -271,6 +315,29 @@ pub fn print(
     right_align(&mut load, 1);
     println!("{load}");
     println!();
+    let w = whatsapp(throughput);
+    let mut deliveries = table(&[
+        "WhatsApp deliveries (median of rounds)",
+        "deliveries/s",
+        "messages/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU us/delivery",
+    ]);
+    deliveries.add_row(vec![
+        format!(
+            "{} messages each, concurrency {CONCURRENCY}",
+            dataset::WHATSAPP_MESSAGES_PER_DELIVERY
+        ),
+        format!("{:.0}", w.deliveries_per_s),
+        format!("{:.0}", w.messages_per_s),
+        format!("{:.2}", w.p50_ms),
+        format!("{:.2}", w.p99_ms),
+        format!("{:.0}", w.cpu_us),
+    ]);
+    right_align(&mut deliveries, 1);
+    println!("{deliveries}");
+    println!();
     let mut reads = table(&[
         "query (p50, one client)",
         "1k rows ms",
@@ -308,12 +375,17 @@ pub fn print(
         flag(throughput.no_errors).to_string(),
     ]);
     other.add_row(vec![
-        "rows stored = created answers".to_string(),
+        "every WhatsApp delivery answered 200".to_string(),
+        flag(throughput.whatsapp_no_errors).to_string(),
+    ]);
+    other.add_row(vec![
+        "rows stored = created answers + WhatsApp messages acknowledged".to_string(),
         format!(
-            "{} ({} = {})",
+            "{} ({} = {} + {})",
             flag(results["rows_match_created"] == json!(true)),
             throughput.rows_after,
-            throughput.created_answers
+            throughput.created_answers,
+            throughput.whatsapp_messages_acknowledged
         ),
     ]);
     other.add_row(vec![

@@ -14,6 +14,8 @@ use serde_json::Value;
 use crate::client::{self, Prepared};
 
 pub const SECRET: &str = "bench-secret";
+/// The WhatsApp app secret the server verifies `POST /webhook/whatsapp` with.
+pub const WHATSAPP_APP_SECRET: &str = "bench-app-secret";
 
 pub struct Server {
     child: Child,
@@ -36,6 +38,7 @@ impl Server {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("WEBHOOK_SECRET", SECRET)
+            .env("WHATSAPP_APP_SECRET", WHATSAPP_APP_SECRET)
             .env("DATABASE_URL", format!("sqlite://{}", database.display()))
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
