@@ -5,8 +5,10 @@
 # signed messages in it, and runs schemathesis against GET /openapi.json: every generated request
 # must be answered with a documented status (never a 5xx), and every response must match its
 # documented content type, headers and schema; invalid data must be refused and valid data
-# accepted, on /webhook too: scripts/schemathesis_hooks.py signs the generated deliveries whose
-# X-Signature is schema-valid. Exits non-zero on any failure.
+# accepted, on the webhooks too: scripts/schemathesis_hooks.py signs the generated deliveries
+# whose signature headers are schema-valid, in each sender style (X-Signature and Standard
+# Webhooks on /webhook with WEBHOOK_SECRET, X-Hub-Signature-256 on /webhook/whatsapp with
+# WHATSAPP_APP_SECRET). Exits non-zero on any failure.
 #
 # Environment: MAX_EXAMPLES (per operation and phase, default 100), SEED (default fixed, so a
 # run can be repeated), SCHEMATHESIS_VERSION (the PyPI version installed into target/).
@@ -20,6 +22,8 @@ SEED="${SEED:-20250115}"
 CARGO="${CARGO:-cargo}"
 VENV=target/schemathesis-venv
 SECRET="schemathesis-secret"
+APP_SECRET="schemathesis-app-secret"
+VERIFY_TOKEN="schemathesis-verify-token"
 
 # 1. schemathesis, from PyPI, into a venv under target/ (reused while the version matches).
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
@@ -42,7 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-WEBHOOK_SECRET="$SECRET" DATABASE_URL="sqlite://$workdir/app.db" HOST=127.0.0.1 PORT=0 \
+WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" \
+    DATABASE_URL="sqlite://$workdir/app.db" HOST=127.0.0.1 PORT=0 \
     LOG_LEVEL=INFO target/debug/app serve >"$workdir/server.log" 2>&1 &
 server_pid=$!
 
@@ -98,7 +103,8 @@ PY
 # 4. schemathesis, with every check (those that need what the API has not, such as security
 #    schemes or delete operations, pass as not applicable). Hypothesis keeps its state under
 #    target/, not in the source tree.
-WEBHOOK_SECRET="$SECRET" PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" \
+WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" \
+PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" \
 HYPOTHESIS_STORAGE_DIRECTORY="$PWD/target/hypothesis" \
 "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$url/openapi.json" \
     --checks all \
@@ -108,12 +114,12 @@ HYPOTHESIS_STORAGE_DIRECTORY="$PWD/target/hypothesis" \
     --no-color || status=$?
 
 # What the generated deliveries came to, from the server's own counters.
-echo "schemathesis.sh: POST /webhook outcomes during the run:"
+echo "schemathesis.sh: webhook outcomes during the run:"
 "$VENV/bin/python" - "$url" <<'PY'
 import sys, urllib.request
 with urllib.request.urlopen(f"{sys.argv[1]}/metrics") as response:
     for line in response.read().decode().splitlines():
-        if line.startswith("webhook_requests_total"):
+        if line.startswith("webhook_") and not line.startswith("webhook_duplicate"):
             print("  " + line)
 PY
 exit "${status:-0}"

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use webhook_receiver::signature;
 
-use crate::helpers::{Run, SECRET, TestApp, app_command, message, run_app};
+use crate::helpers::{Run, SECRET, ServerProcess, TestApp, app_command, message, run_app, secret};
 
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITHUB_BODY: &str = "Hello, World!";
@@ -314,6 +314,7 @@ async fn secret_values_never_appear_in_help() {
     let env = [
         ("WEBHOOK_SECRET", "value-of-the-secret"),
         ("WEBHOOK_SECRET_PREVIOUS", "value-of-the-previous"),
+        ("WHATSAPP_APP_SECRET", "value-of-the-app-secret"),
     ];
     for command in ["sign", "send", "serve"] {
         let help = run_app(&env, &[command, "--help"], None).await;
@@ -490,6 +491,300 @@ async fn send_then_list_and_stats_agree_exactly_with_the_api() {
     assert_eq!(stats.stdout, format!("{api}\n"));
     assert_eq!(json_of(&stats)["total_messages"], json!(28));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn send_standard_signs_each_delivery_afresh_and_a_whsec_secret_verifies_them() {
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let app = TestApp::spawn_with(|settings| settings.secret = secret(whsec)).await;
+    let env = [("WEBHOOK_SECRET", whsec)];
+    let generate = [
+        "send",
+        "--url",
+        &app.url,
+        "--scheme",
+        "standard",
+        "--generate",
+        "30",
+        "--seed",
+        "11",
+        "--json",
+    ];
+    let first = run_app(&env, &generate, None).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let summary = json_of(&first);
+    assert_eq!(
+        (
+            &summary["messages"],
+            &summary["created"],
+            &summary["duplicate"]
+        ),
+        (&json!(30), &json!(30), &json!(0))
+    );
+    // New webhook-ids do not make the same messages new: the body's message_id decides.
+    let again = json_of(&run_app(&env, &generate, None).await);
+    assert_eq!(
+        (&again["created"], &again["duplicate"]),
+        (&json!(0), &json!(30))
+    );
+    let one = [
+        "send",
+        "--url",
+        &app.url,
+        "--scheme",
+        "standard",
+        "--message-id",
+        "std-1",
+        "--from",
+        "+919876543210",
+        "--to",
+        "+14155550100",
+        "--ts",
+        "2025-01-15T10:00:00Z",
+        "--text",
+        "Hello",
+    ];
+    let single = run_app(&env, &one, None).await;
+    assert_eq!(single.code, Some(0), "{single:?}");
+    assert!(single.stdout.starts_with("messages    1\n"), "{single:?}");
+    assert_eq!(app.row_count(), 31);
+    let (_, page) = app.get_json("/messages?q=hello&from=%2B919876543210").await;
+    assert_eq!(
+        page["data"],
+        json!([{"message_id":"std-1","from":"+919876543210","to":"+14155550100",
+                "ts":"2025-01-15T10:00:00Z","text":"Hello"}])
+    );
+
+    // Signed with the string as a key rather than the decoded whsec_ bytes: refused, stopped.
+    let wrong = run_app(
+        &[("WEBHOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
+        &generate,
+        None,
+    )
+    .await;
+    assert_eq!(wrong.code, Some(1), "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("answered 401 (invalid signature)"),
+        "{wrong:?}"
+    );
+    assert_eq!(app.row_count(), 31);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn standard_headers_printed_by_sign_are_accepted_by_the_server() {
+    let app = TestApp::spawn().await;
+    let body = message("std-2", "+14155550123", "2025-01-15T11:00:00Z", Some("Hi")).to_string();
+    let signed = run_app(
+        &[("WEBHOOK_SECRET", SECRET)],
+        &["sign", "--scheme", "standard", "--header", "--body", &body],
+        None,
+    )
+    .await;
+    let headers: Vec<(&str, &str)> = signed
+        .stdout
+        .lines()
+        .map(|line| line.split_once(": ").unwrap())
+        .collect();
+    assert_eq!(headers.len(), 3, "{signed:?}");
+    let response = app.post(body, &headers).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-webhook-result"], "created");
+    assert_eq!(app.row_count(), 1);
+    app.stop().await;
+}
+
+/// The real server with a WhatsApp app secret, over a database in `dir`.
+fn whatsapp_server(dir: &tempfile::TempDir) -> ServerProcess {
+    let url = format!("sqlite://{}", dir.path().join("app.db").display());
+    ServerProcess::start(&[
+        ("WEBHOOK_SECRET", SECRET),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("DATABASE_URL", &url),
+    ])
+}
+
+async fn total_messages(url: &str) -> Value {
+    let stats: Value = reqwest::get(format!("{url}/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["total_messages"].clone()
+}
+
+#[tokio::test]
+async fn send_whatsapp_stores_every_message_of_generated_deliveries_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = whatsapp_server(&dir);
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let args = [
+        "send",
+        "--url",
+        &server.url,
+        "--scheme",
+        "whatsapp",
+        "--generate",
+        "40",
+        "--seed",
+        "3",
+        "--json",
+    ];
+    let first = run_app(&env, &args, None).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let summary = json_of(&first);
+    assert_eq!(
+        (
+            &summary["deliveries"],
+            &summary["sent"],
+            &summary["accepted"]
+        ),
+        (&json!(40), &json!(40), &json!(40))
+    );
+    let messages = summary["messages"].as_u64().unwrap();
+    // Several messages a delivery on average, and some deliveries of statuses only.
+    assert!(messages > 60, "{summary}");
+    assert!(summary["statuses"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(summary["messages_accepted"], json!(messages));
+    assert!(summary["messages_per_s"].is_number(), "{summary}");
+    assert_eq!(total_messages(&server.url).await, json!(messages));
+
+    // Meta's redeliveries add nothing.
+    let again = run_app(&env, &args, None).await;
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert_eq!(json_of(&again)["messages_accepted"], json!(messages));
+    assert_eq!(total_messages(&server.url).await, json!(messages));
+    server.signal("TERM");
+    let (status, _, _) = server.wait_for_exit(crate::helpers::PATIENCE);
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn send_whatsapp_posts_a_fixture_as_is_and_one_message_from_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = whatsapp_server(&dir);
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/whatsapp/several_messages.json"
+    );
+    let sent = run_app(
+        &env,
+        &[
+            "send",
+            "--url",
+            &server.url,
+            "--scheme",
+            "whatsapp",
+            "--file",
+            fixture,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(sent.code, Some(0), "{sent:?}");
+    assert!(sent.stdout.starts_with("deliveries  1\n"), "{sent:?}");
+    assert!(
+        sent.stdout
+            .contains("messages    3 in the deliveries, 3 in accepted ones; 0 statuses\n"),
+        "{sent:?}"
+    );
+    let status_only = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/whatsapp/status_update.json"
+    );
+    let statuses = run_app(
+        &env,
+        &[
+            "send",
+            "--url",
+            &server.url,
+            "--scheme",
+            "whatsapp",
+            "--file",
+            status_only,
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(statuses.code, Some(0), "{statuses:?}");
+    let summary = json_of(&statuses);
+    assert_eq!(
+        (
+            &summary["accepted"],
+            &summary["messages"],
+            &summary["statuses"]
+        ),
+        (&json!(1), &json!(0), &json!(1))
+    );
+
+    let one = run_app(
+        &env,
+        &[
+            "send",
+            "--url",
+            &server.url,
+            "--scheme",
+            "whatsapp",
+            "--message-id",
+            "wamid.flags1",
+            "--from",
+            "+919876543210",
+            "--to",
+            "+15550783881",
+            "--ts",
+            "2025-06-08T21:00:05Z",
+            "--text",
+            "And one more",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(one.code, Some(0), "{one:?}");
+    let page: Value = reqwest::get(format!("{}/messages?from=%2B919876543210", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["data"],
+        json!([
+            {"message_id":"wamid.HBgMOTE5ODc2NTQzMjEwFQIAEhgUM0E1QzdGOEVDMjE0QjM0NkQ3NjUA",
+             "from":"+919876543210","to":"+15550783881","ts":"2025-06-08T21:00:02Z",
+             "text":"Namaste, I would like to order two more."},
+            {"message_id":"wamid.flags1","from":"+919876543210","to":"+15550783881",
+             "ts":"2025-06-08T21:00:05Z","text":"And one more"}
+        ])
+    );
+    assert_eq!(total_messages(&server.url).await, json!(4));
+
+    let wrong = run_app(
+        &[("WHATSAPP_APP_SECRET", "not-the-apps")],
+        &[
+            "send",
+            "--url",
+            &server.url,
+            "--scheme",
+            "whatsapp",
+            "--generate",
+            "5",
+        ],
+        None,
+    )
+    .await;
+    assert_one_line_error(
+        &wrong,
+        1,
+        "/webhook/whatsapp answered 401 (invalid signature): the app secret is not the \
+         server's WHATSAPP_APP_SECRET",
+    );
+    assert_eq!(total_messages(&server.url).await, json!(4));
+    server.signal("TERM");
+    let (status, _, _) = server.wait_for_exit(crate::helpers::PATIENCE);
+    assert!(status.success());
 }
 
 #[tokio::test]
