@@ -176,15 +176,12 @@ fn signed_messages(args: &Args, signer: &Signer) -> anyhow::Result<Vec<Signed>> 
         if bodies.is_empty() {
             return Err(usage(format!("{name} holds no messages")));
         }
-        let carried = |body: &Bytes| {
-            if whatsapp {
-                whatsapp::carried(body)
+        let bodies = bodies.into_iter().map(|body| {
+            let carried = if whatsapp {
+                whatsapp::carried(&body)
             } else {
                 Carried::ONE_MESSAGE
-            }
-        };
-        let bodies = bodies.into_iter().map(|body| {
-            let carried = carried(&body);
+            };
             (body, carried)
         });
         return Ok(Signed::all(signer, bodies));
