@@ -64,6 +64,23 @@ impl Delivery {
     }
 }
 
+/// Header names and values, owned, for cases built ahead of the requests.
+type Headers = Vec<(&'static str, String)>;
+
+fn owned(headers: Vec<(&'static str, &str)>) -> Headers {
+    headers
+        .into_iter()
+        .map(|(name, value)| (name, value.to_string()))
+        .collect()
+}
+
+fn borrowed(headers: &Headers) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
 fn body(id: &str) -> String {
     message(id, "+919876543210", "2025-01-15T10:00:00Z", Some("Hello")).to_string()
 }
@@ -208,23 +225,6 @@ async fn svix_names_are_read_when_the_spec_names_are_absent_never_mixed() {
     assert_eq!(total(&app).await, 0);
     assert_stored(&app, "svix", &body, &delivery.svix_headers(), "created").await;
     assert_eq!(total(&app).await, 1);
-}
-
-/// Header names and values, owned, for cases built ahead of the requests.
-type Headers = Vec<(&'static str, String)>;
-
-fn owned(headers: Vec<(&'static str, &str)>) -> Headers {
-    headers
-        .into_iter()
-        .map(|(name, value)| (name, value.to_string()))
-        .collect()
-}
-
-fn borrowed(headers: &Headers) -> Vec<(&str, &str)> {
-    headers
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect()
 }
 
 #[tokio::test]
@@ -396,7 +396,7 @@ async fn a_refusal_logs_its_reason_and_counts_it_but_answers_none() {
     let url = database_url(&dir.path().join("app.db"));
     let server = ServerProcess::start(&[("WEBHOOK_SECRET", WHSEC), ("DATABASE_URL", &url)]);
     let client = reqwest::Client::new();
-    let post = |body: String, headers: Vec<(&'static str, String)>| {
+    let post = |body: String, headers: Headers| {
         let mut request = client.post(format!("{}/webhook", server.url)).body(body);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -407,14 +407,8 @@ async fn a_refusal_logs_its_reason_and_counts_it_but_answers_none() {
     let body = body("logged");
     let valid = Delivery::signed(WHSEC, "msg_logged", now(), &body);
     let hex = signature::sign(WHSEC.as_bytes(), body.as_bytes());
-    let spec_headers = |delivery: &Delivery| {
-        delivery
-            .headers()
-            .into_iter()
-            .map(|(n, v)| (n, v.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let requests: Vec<(String, Vec<(&'static str, String)>)> = vec![
+    let spec_headers = |delivery: &Delivery| owned(delivery.headers());
+    let requests: Vec<(String, Headers)> = vec![
         // The spec's published delivery, replayed today.
         (
             spec_body.to_string(),
