@@ -1,8 +1,8 @@
 //! Which signature scheme judges a `POST /webhook`, chosen from its headers alone, and its
 //! verdict. The handler calls [`SignatureCheck::judge`] on the raw body before parsing any of it.
 //!
-//! - `X-Signature` present, or else `X-Hub-Signature-256`: the hex scheme, exactly as the brief's
-//!   senders sign.
+//! - `X-Signature` present, or else `X-Hub-Signature-256`: the hex scheme, exactly as before
+//!   Standard Webhooks were read.
 //! - Else `webhook-signature`, or else `svix-signature`: Standard Webhooks, with the id and
 //!   timestamp headers of the same family (a `webhook-id` never pairs with a `svix-signature`).
 //! - Neither: the hex scheme, its signature missing.
