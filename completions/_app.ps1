@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for X-Signature (required)')
             [CompletionResult]::new('--previous-secret', '--previous-secret', [CompletionResultType]::ParameterName, 'A second key accepted during a rotation')
+            [CompletionResult]::new('--tolerance-secs', '--tolerance-secs', [CompletionResultType]::ParameterName, 'Seconds a Standard Webhooks timestamp may be from the server''s clock, either way (1 to 86400)')
             [CompletionResult]::new('--log-level', '--log-level', [CompletionResultType]::ParameterName, 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 picks a free one)')

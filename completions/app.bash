@@ -393,7 +393,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
+            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,6 +408,10 @@ _app() {
                     return 0
                     ;;
                 --previous-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tolerance-secs)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

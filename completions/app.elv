@@ -36,6 +36,7 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --database-url 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:'
             cand --secret 'HMAC-SHA256 key for X-Signature (required)'
             cand --previous-secret 'A second key accepted during a rotation'
+            cand --tolerance-secs 'Seconds a Standard Webhooks timestamp may be from the server''s clock, either way (1 to 86400)'
             cand --log-level 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)'
             cand --host 'Address to listen on'
             cand --port 'Port to listen on (0 picks a free one)'

@@ -38,6 +38,7 @@ complete -c app -n "__fish_app_needs_command" -f -a "help" -d 'Print this messag
 complete -c app -n "__fish_app_using_subcommand serve" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l secret -d 'HMAC-SHA256 key for X-Signature (required)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l previous-secret -d 'A second key accepted during a rotation' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l tolerance-secs -d 'Seconds a Standard Webhooks timestamp may be from the server\'s clock, either way (1 to 86400)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l log-level -d 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)' -r -f -a "DEBUG\t''
 INFO\t''
 WARN\t''

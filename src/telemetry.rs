@@ -22,6 +22,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub const HTTP_REQUESTS_TOTAL: &str = "http_requests_total";
 /// `webhook_requests_total{result}`: every `POST /webhook` by outcome.
 pub const WEBHOOK_REQUESTS_TOTAL: &str = "webhook_requests_total";
+/// `webhook_signature_failures_total{scheme,reason}`: every `POST /webhook` refused 401, by the
+/// scheme that judged it (`hex`, `standard`) and why (a fixed set of reasons).
+pub const WEBHOOK_SIGNATURE_FAILURES_TOTAL: &str = "webhook_signature_failures_total";
 /// `webhook_duplicate_conflicts_total`: duplicates whose content differs from the stored row.
 pub const WEBHOOK_DUPLICATE_CONFLICTS_TOTAL: &str = "webhook_duplicate_conflicts_total";
 /// `request_latency_ms`: histogram of request latency in milliseconds.
@@ -102,6 +105,10 @@ fn describe() {
         "HTTP requests answered, by method, route and status"
     );
     metrics::describe_counter!(WEBHOOK_REQUESTS_TOTAL, "POST /webhook requests, by outcome");
+    metrics::describe_counter!(
+        WEBHOOK_SIGNATURE_FAILURES_TOTAL,
+        "POST /webhook signatures refused, by scheme and reason"
+    );
     metrics::describe_counter!(
         WEBHOOK_DUPLICATE_CONFLICTS_TOTAL,
         "Duplicate message_ids whose content differs from the stored message"

@@ -31,6 +31,16 @@ pub struct Args {
     )]
     pub previous_secret: Option<String>,
 
+    /// Seconds a Standard Webhooks timestamp may be from the server's clock, either way (1 to 86400)
+    // Read as text and checked in `Config`, so that a bad value is refused like every other
+    // setting, with one JSON log line naming the variable, not clap's plain-text error.
+    #[arg(
+        long = "tolerance-secs",
+        env = "WEBHOOK_TOLERANCE_SECS",
+        default_value_t = http::DEFAULT_TIMESTAMP_TOLERANCE.as_secs().to_string()
+    )]
+    pub tolerance_secs: String,
+
     /// Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)
     #[arg(long, env = "LOG_LEVEL", default_value = "INFO", ignore_case = true)]
     pub log_level: LogLevel,
@@ -86,6 +96,7 @@ impl TryFrom<Args> for Config {
             variable: "DATABASE_URL",
             message,
         })?;
+        let timestamp_tolerance = timestamp_tolerance(&args.tolerance_secs)?;
         Ok(Self {
             location,
             host: args.host,
@@ -93,12 +104,31 @@ impl TryFrom<Args> for Config {
             settings: Settings {
                 secret,
                 previous_secret: args.previous_secret.and_then(WebhookSecret::new),
+                timestamp_tolerance,
                 max_body_bytes: args.max_body_bytes,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
                 shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),
             },
         })
     }
+}
+
+/// `WEBHOOK_TOLERANCE_SECS`: whole seconds within [`http::TIMESTAMP_TOLERANCE_SECS`].
+fn timestamp_tolerance(text: &str) -> Result<Duration, Refusal> {
+    let range = http::TIMESTAMP_TOLERANCE_SECS;
+    text.parse::<u64>()
+        .ok()
+        .filter(|secs| range.contains(secs))
+        .map(Duration::from_secs)
+        .ok_or_else(|| Refusal {
+            variable: "WEBHOOK_TOLERANCE_SECS",
+            message: format!(
+                "WEBHOOK_TOLERANCE_SECS must be whole seconds from {} to {}, not {text:?}: \
+                 refusing to start",
+                range.start(),
+                range.end()
+            ),
+        })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -8,7 +8,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::outcome::{WebhookOutcome, WebhookResult};
+use super::outcome::{SignatureRejection, WebhookOutcome, WebhookResult};
 use crate::telemetry;
 use crate::wire::REQUEST_ID_HEADER;
 
@@ -54,16 +54,31 @@ pub async fn observe(request: Request, next: Next) -> Response {
             if outcome.conflict {
                 metrics::counter!(telemetry::WEBHOOK_DUPLICATE_CONFLICTS_TOTAL).increment(1);
             }
-            // Always present, `null` when unknown (a 401 never parses the body), so every
-            // webhook line has the same keys.
+            let scheme = outcome.signature.map(|verdict| verdict.scheme.as_str());
+            let reason = outcome
+                .signature
+                .and_then(|verdict| verdict.rejection)
+                .map(SignatureRejection::as_str);
+            if let (Some(scheme), Some(reason)) = (scheme, reason) {
+                metrics::counter!(
+                    telemetry::WEBHOOK_SIGNATURE_FAILURES_TOTAL,
+                    "scheme" => scheme,
+                    "reason" => reason
+                )
+                .increment(1);
+            }
+            // Always present, `null` when unknown (a 401 never parses the body; a 413 is answered
+            // before the signature is judged), so every webhook line has the same keys. `reason`
+            // only on a refused signature, as `conflict` only on a conflict.
             let message_id = telemetry::OrNull(outcome.message_id.as_deref());
+            let scheme = telemetry::OrNull(scheme);
             let dup = outcome.result == WebhookResult::Duplicate;
             let conflict = outcome.conflict.then_some(true);
             macro_rules! log {
                 ($level:ident) => {
                     tracing::$level!(
                         request_id, method, path, status, latency_ms, message_id = ?message_id, dup, result,
-                        conflict, "request"
+                        scheme = ?scheme, reason, conflict, "request"
                     )
                 };
             }

@@ -7,6 +7,9 @@ mod body;
 mod outcome;
 mod settings;
 
+// How a webhook's signature is judged, from the settings.
+mod signature_check;
+
 // Its errors and its state.
 mod error;
 mod state;
@@ -35,7 +38,10 @@ use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
-pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, Settings, WebhookSecret};
+pub use settings::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE, Settings,
+    TIMESTAMP_TOLERANCE_SECS, WebhookSecret,
+};
 pub use state::AppState;
 
 /// The most bytes of a request line and headers read; a longer head is refused by the HTTP

@@ -7,7 +7,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::settings::Settings;
-use crate::signature::Verifier;
+use super::signature_check::SignatureCheck;
 use crate::storage::Storage;
 
 /// Cheap to clone: handles, and the settings the requests need. Its fields are set in
@@ -16,7 +16,7 @@ use crate::storage::Storage;
 #[derive(Clone)]
 pub struct AppState {
     pub(super) storage: Storage,
-    pub(super) verifier: Arc<Verifier>,
+    pub(super) signatures: Arc<SignatureCheck>,
     pub(super) metrics: PrometheusHandle,
     pub(super) max_body_bytes: usize,
     pub(super) request_timeout: Duration,
@@ -27,13 +27,9 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(storage: Storage, settings: &Settings) -> Self {
-        let previous = settings.previous_secret.as_ref();
         Self {
             storage,
-            verifier: Arc::new(Verifier::new(
-                settings.secret.as_bytes(),
-                previous.map(|secret| secret.as_bytes()),
-            )),
+            signatures: Arc::new(SignatureCheck::new(settings)),
             metrics: crate::telemetry::prometheus(),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,

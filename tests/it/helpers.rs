@@ -248,6 +248,7 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "MAX_BODY_BYTES",
         "REQUEST_TIMEOUT_SECS",
         "SHUTDOWN_DRAIN_SECS",
+        "WEBHOOK_TOLERANCE_SECS",
     ] {
         command.env_remove(variable);
     }

@@ -14,5 +14,6 @@ mod openapi;
 mod reliability;
 mod search;
 mod security;
+mod standard_webhooks;
 mod stats;
 mod webhook;
