@@ -122,4 +122,19 @@ with urllib.request.urlopen(f"{sys.argv[1]}/metrics") as response:
         if line.startswith("webhook_") and not line.startswith("webhook_duplicate"):
             print("  " + line)
 PY
+# And by sender style, from the server's log lines: what each scheme's signed deliveries came to.
+echo "schemathesis.sh: webhook answers by path, signature scheme and status:"
+"$VENV/bin/python" - "$workdir/server.log" <<'PY'
+import collections, json, sys
+counts = collections.Counter()
+for line in open(sys.argv[1]):
+    try:
+        event = json.loads(line)
+    except ValueError:
+        continue
+    if event.get("method") == "POST" and str(event.get("path", "")).startswith("/webhook"):
+        counts[(event["path"], event.get("scheme"), event.get("status"))] += 1
+for (path, scheme, status), count in sorted(counts.items(), key=str):
+    print(f"  {path} scheme={scheme} status={status}: {count}")
+PY
 exit "${status:-0}"

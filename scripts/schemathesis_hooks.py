@@ -17,19 +17,31 @@ sent, by a true signature of the body as sent:
 - POST /webhook/whatsapp with a schema-valid `X-Hub-Signature-256` (`sha256=` and 64 hex
   digits): `sha256=` and the hex HMAC with WHATSAPP_APP_SECRET, as Meta signs.
 
-A schema-violating or missing signature header is left alone, so the 401 paths are still
-exercised. Failure reports show the headers as generated, not as signed.
+Generated requests rarely carry all three Standard Webhooks headers without a hex one, and never
+carry a real WhatsApp delivery, so explicit examples are added (`before_add_examples`): a flat
+message with the three `webhook-*` headers for POST /webhook, and each WhatsApp fixture under
+tests/fixtures/whatsapp/ for POST /webhook/whatsapp. Their signature headers are placeholders,
+signed like any other request as they are sent.
+
+A request with a missing or schema-violating signature header is signed in no style at all: its
+headers are left as generated, so the 401 paths are still exercised, and a request that breaks
+the schema in a header the server would ignore (an empty `webhook-timestamp` beside an
+`X-Signature`, which alone is judged) is refused as the schema says. Failure reports show the
+headers as generated, not as signed.
 """
 
 import base64
 import binascii
 import hashlib
 import hmac
+import json
 import os
+import pathlib
 import re
 import time
 
 import requests
+import schemathesis
 
 WEBHOOK_SECRET = os.environ["WEBHOOK_SECRET"]
 WHATSAPP_APP_SECRET = os.environ["WHATSAPP_APP_SECRET"].encode()
@@ -37,6 +49,38 @@ SCHEMA_VALID_SIGNATURE = re.compile(r"^(sha256=)?[0-9a-fA-F]{64}$")
 SCHEMA_VALID_HUB_SIGNATURE = re.compile(r"^sha256=[0-9a-fA-F]{64}$")
 SCHEMA_VALID_TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
 HEX_HEADERS = ("X-Signature", "X-Hub-Signature-256")
+WHATSAPP_FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "tests/fixtures/whatsapp"
+
+
+@schemathesis.hook
+def before_add_examples(context, examples):
+    """A delivery in each sender style the generated ones miss; the send hook signs them."""
+    operation = context.operation
+    if operation is None or operation.method.upper() != "POST":
+        return
+    if operation.path == "/webhook":
+        message = {
+            "message_id": "schemathesis-standard-1",
+            "from": "+919876543210",
+            "to": "+14155550100",
+            "ts": "2025-01-15T11:00:00Z",
+            "text": "Sent by a Standard Webhooks sender",
+        }
+        headers = {
+            "webhook-id": "msg_schemathesis_example",
+            "webhook-timestamp": "0",
+            "webhook-signature": "v1,placeholder",
+        }
+        examples.append(operation.Case(headers=headers, body=message, media_type="application/json"))
+    elif operation.path == "/webhook/whatsapp":
+        for fixture in sorted(WHATSAPP_FIXTURES.glob("*.json")):
+            examples.append(
+                operation.Case(
+                    headers={"X-Hub-Signature-256": "sha256=" + "0" * 64},
+                    body=json.loads(fixture.read_text()),
+                    media_type="application/json",
+                )
+            )
 
 
 def standard_key(secret):
@@ -58,15 +102,23 @@ def hex_hmac(key, body):
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
+def webhook_headers_schema_valid(headers):
+    """False when a signature header of POST /webhook that has a pattern breaks it."""
+    signature = headers.get("X-Signature")
+    timestamp = headers.get("webhook-timestamp")
+    return (signature is None or SCHEMA_VALID_SIGNATURE.match(signature) is not None) and (
+        timestamp is None or SCHEMA_VALID_TIMESTAMP.match(timestamp) is not None
+    )
+
+
 def sign_standard(headers, body):
-    """Signs a request carrying schema-valid Standard Webhooks headers, at the current time."""
+    """Signs a request carrying all three Standard Webhooks headers, at the current time."""
     if any(name in headers for name in HEX_HEADERS):
         return
     webhook_id = headers.get("webhook-id")
-    timestamp = headers.get("webhook-timestamp")
-    if webhook_id is None or "webhook-signature" not in headers or timestamp is None:
+    if webhook_id is None or "webhook-signature" not in headers:
         return
-    if not SCHEMA_VALID_TIMESTAMP.match(timestamp):
+    if "webhook-timestamp" not in headers:
         return
     now = str(int(time.time()))
     content = as_bytes(webhook_id) + b"." + now.encode() + b"." + body
@@ -87,11 +139,15 @@ def _signing_send(self, request, **kwargs):
         headers = request.headers
         signature = headers.get("X-Signature")
         hub_signature = headers.get("X-Hub-Signature-256")
-        if path == "/webhook":
-            if signature is not None and SCHEMA_VALID_SIGNATURE.match(signature):
+        if path == "/webhook" and webhook_headers_schema_valid(headers):
+            if signature is not None:
                 headers["X-Signature"] = hex_hmac(WEBHOOK_SECRET.encode(), body)
             sign_standard(headers, body)
-        elif hub_signature is not None and SCHEMA_VALID_HUB_SIGNATURE.match(hub_signature):
+        elif (
+            path == "/webhook/whatsapp"
+            and hub_signature is not None
+            and SCHEMA_VALID_HUB_SIGNATURE.match(hub_signature)
+        ):
             headers["X-Hub-Signature-256"] = "sha256=" + hex_hmac(WHATSAPP_APP_SECRET, body)
     return _send(self, request, **kwargs)
 
