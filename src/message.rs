@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::timestamp::{self, KeyBound};
-use crate::validation::{Loc, Problem};
+use crate::validation::{self, Loc, Problem};
 
 /// Longest accepted `message_id`, in characters.
 pub const MAX_MESSAGE_ID_CHARS: usize = 256;
@@ -50,24 +50,7 @@ pub struct NewMessage {
 impl NewMessage {
     /// Validates a message from a JSON body; the problems come in field order.
     pub fn from_json(body: &[u8]) -> Result<Self, Vec<Problem>> {
-        if body.trim_ascii().is_empty() {
-            return Err(vec![Problem::missing(Loc::Body, Value::Null)]);
-        }
-        let value: Value = serde_json::from_slice(body).map_err(|error| {
-            vec![
-                Problem::new("json_invalid", Loc::Body, "JSON decode error", json!({}))
-                    .with_ctx(json!({ "error": error.to_string() })),
-            ]
-        })?;
-        let Value::Object(object) = value else {
-            return Err(vec![Problem::new(
-                "model_attributes_type",
-                Loc::Body,
-                "Input should be a valid dictionary or object to extract fields from",
-                value,
-            )]);
-        };
-        Self::from_object(&object)
+        Self::from_object(&validation::json_object(body)?)
     }
 
     /// Validates a message from an already-parsed JSON object. Fields are checked in the

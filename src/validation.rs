@@ -2,7 +2,7 @@
 //! receiver read our 422 bodies unchanged: `{"detail":[{"type","loc","msg","input","ctx"?}…]}`.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// One problem with one input: an item of a 422's `detail` list.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -83,6 +83,29 @@ impl Problem {
             input,
         )
         .with_ctx(json!({ "pattern": pattern }))
+    }
+}
+
+/// Parses a body that must be a JSON object. An empty body, one that is not JSON and one that is
+/// not an object are each one problem located at `["body"]`, as FastAPI reports them.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<Problem>> {
+    if body.trim_ascii().is_empty() {
+        return Err(vec![Problem::missing(Loc::Body, Value::Null)]);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        vec![
+            Problem::new("json_invalid", Loc::Body, "JSON decode error", json!({}))
+                .with_ctx(json!({ "error": error.to_string() })),
+        ]
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(vec![Problem::new(
+            "model_attributes_type",
+            Loc::Body,
+            "Input should be a valid dictionary or object to extract fields from",
+            other,
+        )]),
     }
 }
 
