@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use super::args::DatabaseArgs;
 use crate::config::{Location, LogLevel};
-use crate::http::{self, AppState, Settings, WebhookSecret};
+use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
 use crate::storage::Storage;
 use crate::telemetry;
 
@@ -30,6 +30,24 @@ pub struct Args {
         hide_env_values = true
     )]
     pub previous_secret: Option<String>,
+
+    /// The Meta app's secret: the key of X-Hub-Signature-256 on POST /webhook/whatsapp (unset:
+    /// every delivery there is refused)
+    #[arg(
+        long = "whatsapp-app-secret",
+        env = "WHATSAPP_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub whatsapp_app_secret: Option<String>,
+
+    /// The token Meta's subscription handshake (GET /webhook/whatsapp) must present (unset:
+    /// every handshake fails)
+    #[arg(
+        long = "whatsapp-verify-token",
+        env = "WHATSAPP_VERIFY_TOKEN",
+        hide_env_values = true
+    )]
+    pub whatsapp_verify_token: Option<String>,
 
     /// Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)
     #[arg(long, env = "LOG_LEVEL", default_value = "INFO", ignore_case = true)]
@@ -93,6 +111,8 @@ impl TryFrom<Args> for Config {
             settings: Settings {
                 secret,
                 previous_secret: args.previous_secret.and_then(WebhookSecret::new),
+                whatsapp_app_secret: args.whatsapp_app_secret.and_then(WebhookSecret::new),
+                whatsapp_verify_token: args.whatsapp_verify_token.and_then(VerifyToken::new),
                 max_body_bytes: args.max_body_bytes,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
                 shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),

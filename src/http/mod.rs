@@ -17,8 +17,10 @@ mod health;
 mod messages;
 mod metrics;
 mod middleware;
+mod request_body;
 mod stats;
 mod webhook;
+mod whatsapp;
 
 // The routes, registered from the handlers' OpenAPI annotations, and the document.
 pub mod openapi;
@@ -35,7 +37,9 @@ use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
-pub use settings::{DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, Settings, WebhookSecret};
+pub use settings::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, Settings, VerifyToken, WebhookSecret,
+};
 pub use state::AppState;
 
 /// The most bytes of a request line and headers read; a longer head is refused by the HTTP

@@ -10,8 +10,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default time a request may take, its headers arriving included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The HMAC key of `X-Signature`: never empty, because `app serve` refuses to start without one
-/// (an empty key would make every signature computable by anyone). Never printed.
+/// An HMAC key (`X-Signature`'s, or the WhatsApp app secret): never empty, because an empty key
+/// would make every signature computable by anyone (`app serve` refuses to start without
+/// `X-Signature`'s). Never printed.
 #[derive(Clone)]
 pub struct WebhookSecret(String);
 
@@ -33,6 +34,34 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
+/// The token Meta sends back in its subscription handshake (`hub.verify_token`): never empty,
+/// as an empty one would let anyone subscribe. Never printed.
+#[derive(Clone)]
+pub struct VerifyToken(String);
+
+impl VerifyToken {
+    /// The token, or `None` when it is empty.
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.is_empty()).then_some(Self(token))
+    }
+
+    /// True when `given` is the token. Both are hashed first and the digests compared in
+    /// constant time, so the time taken tells neither where they differ nor the token's length.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let expected = Sha256::digest(self.0.as_bytes());
+        Sha256::digest(given.as_bytes()).ct_eq(&expected).into()
+    }
+}
+
+impl fmt::Debug for VerifyToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifyToken(..)")
+    }
+}
+
 /// Everything the server is configured with, as the server uses it.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -40,6 +69,11 @@ pub struct Settings {
     pub secret: WebhookSecret,
     /// A second key accepted during a rotation.
     pub previous_secret: Option<WebhookSecret>,
+    /// The key of `X-Hub-Signature-256` on `POST /webhook/whatsapp` (the Meta app's secret);
+    /// unset, every delivery there is refused.
+    pub whatsapp_app_secret: Option<WebhookSecret>,
+    /// The token of the `GET /webhook/whatsapp` handshake; unset, every handshake fails.
+    pub whatsapp_verify_token: Option<VerifyToken>,
     /// The largest `POST /webhook` body read; a larger one is answered 413.
     pub max_body_bytes: usize,
     /// How long a request may take, its headers arriving included (408, or the connection
@@ -51,11 +85,13 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The defaults around `secret`: no previous secret, no drain time.
+    /// The defaults around `secret`: no previous secret, no WhatsApp route, no drain time.
     pub fn new(secret: WebhookSecret) -> Self {
         Self {
             secret,
             previous_secret: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_drain: Duration::ZERO,
@@ -75,7 +111,26 @@ mod tests {
 
     #[test]
     fn a_secret_is_never_printed() {
-        let settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
-        assert!(!format!("{settings:?}").contains("value-of-the-secret"));
+        let mut settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
+        settings.whatsapp_app_secret = WebhookSecret::new("value-of-the-app-secret");
+        settings.whatsapp_verify_token = VerifyToken::new("value-of-the-verify-token");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("value-of"), "{printed}");
+    }
+
+    #[test]
+    fn a_verify_token_matches_only_itself() {
+        assert!(VerifyToken::new("").is_none());
+        let token = VerifyToken::new("meatyhamhock").unwrap();
+        assert!(token.matches("meatyhamhock"));
+        for other in [
+            "",
+            "meatyhamhoc",
+            "meatyhamhockk",
+            "MEATYHAMHOCK",
+            " meatyhamhock",
+        ] {
+            assert!(!token.matches(other), "{other:?}");
+        }
     }
 }
