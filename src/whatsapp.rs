@@ -156,9 +156,9 @@ struct Change {
     /// its `value` is not read.
     #[schema(example = "messages")]
     field: String,
-    /// For the `messages` field, the messages and statuses (required); other fields' values
-    /// have other shapes, not read here.
-    #[schema(value_type = Option<ChangeValue>)]
+    /// For the `messages` field, its messages and statuses (required then); other fields'
+    /// values have other shapes, and are not read.
+    #[schema(value_type = ChangeValue, required = false)]
     value: Option<IgnoredAny>,
 }
 

@@ -97,7 +97,7 @@ struct Handshake {
     #[param(rename = "hub.mode", example = "subscribe")]
     mode: Option<String>,
     /// Must equal `WHATSAPP_VERIFY_TOKEN`.
-    #[param(rename = "hub.verify_token", example = "meatyhamhock")]
+    #[param(rename = "hub.verify_token", example = "my-verify-token")]
     verify_token: Option<String>,
     /// Echoed as the body of the 200; must not be empty.
     #[param(rename = "hub.challenge", example = "1158201444")]

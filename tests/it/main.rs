@@ -16,3 +16,4 @@ mod search;
 mod security;
 mod stats;
 mod webhook;
+mod whatsapp;
