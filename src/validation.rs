@@ -93,8 +93,8 @@ impl Problem {
 fn loc_schema() -> Schema {
     ArrayBuilder::new()
         .description(Some(
-            "Where the problem is: the request part, then the names and list indexes leading to \
-             the value, e.g. [\"body\", \"from\"] or [\"body\", \"entry\", 0, \"changes\", 0, …].",
+            "Where the problem is: the request part, then the names and list indexes leading \
+             to the value, e.g. [\"body\", \"from\"] or [\"body\", \"entry\", 0, …].",
         ))
         .items(
             OneOfBuilder::new()

@@ -2,11 +2,12 @@
 //! to the messages to store and the count of what is acknowledged without being stored, or every
 //! problem with it in Pydantic's shape, each located by its path into the body.
 //!
-//! A delivery is `{"object":"whatsapp_business_account","entry":[{"changes":[{"field","value"}]}]}`.
-//! A change of field `messages` carries `value.messages[]` (stored), `value.statuses[]` (what
-//! became of messages the business sent: counted) and `value.metadata` (the business's number);
-//! a change of any other field is counted. Each item of `value.messages[]` maps to the fields of
-//! a `POST /webhook` message ([`Fields`]) and passes the same rules ([`NewMessage::from_fields`]).
+//! A delivery is
+//! `{"object":"whatsapp_business_account","entry":[{"changes":[{"field","value"}]}]}`. A change
+//! of field `messages` carries `value.messages[]` (stored), `value.statuses[]` (what became of
+//! messages the business sent: counted) and `value.metadata` (the business's number); a change
+//! of any other field is counted. Each item of `value.messages[]` maps to the fields of a
+//! `POST /webhook` message ([`Fields`]) and passes the same rules ([`NewMessage::from_fields`]).
 //!
 //! The serde types below are the parts of Meta's body that are read, unknown fields ignored; they
 //! are also the body's schema in the OpenAPI document.

@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long, env = "PORT", default_value_t = 8000)]
     pub port: u16,
 
-    /// Largest accepted POST /webhook body, in bytes
+    /// Largest accepted POST /webhook or /webhook/whatsapp body, in bytes
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 

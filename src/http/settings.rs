@@ -74,7 +74,8 @@ pub struct Settings {
     pub whatsapp_app_secret: Option<WebhookSecret>,
     /// The token of the `GET /webhook/whatsapp` handshake; unset, every handshake fails.
     pub whatsapp_verify_token: Option<VerifyToken>,
-    /// The largest `POST /webhook` body read; a larger one is answered 413.
+    /// The largest `POST /webhook` (or `/webhook/whatsapp`) body read; a larger one is answered
+    /// 413.
     pub max_body_bytes: usize,
     /// How long a request may take, its headers arriving included (408, or the connection
     /// closed when the headers are not in by then).

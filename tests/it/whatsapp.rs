@@ -417,7 +417,8 @@ async fn statuses_and_other_fields_are_acknowledged_and_counted_not_stored() {
         (StatusCode::OK, json!({"status": "ok"}))
     );
     let other = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-        {"field": "account_update", "value": {"phone_number": "15550783881", "event": "VERIFIED_ACCOUNT"}},
+        {"field": "account_update",
+         "value": {"phone_number": "15550783881", "event": "VERIFIED_ACCOUNT"}},
     ]}]});
     assert_eq!(
         deliver(&app, other.to_string().as_bytes()).await,
