@@ -77,7 +77,7 @@ schemathesis:
 
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (libFuzzer; cargo-fuzz is installed if missing)
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := signature_verify standard_verify message_from_json list_query_parse parse_instant
+FUZZ_TARGETS := signature_verify standard_verify message_from_json list_query_parse parse_instant whatsapp_parse
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	@for target in $(FUZZ_TARGETS); do \

@@ -393,7 +393,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
+            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -412,6 +412,14 @@ _app() {
                     return 0
                     ;;
                 --tolerance-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whatsapp-app-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whatsapp-verify-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

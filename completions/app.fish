@@ -39,13 +39,15 @@ complete -c app -n "__fish_app_using_subcommand serve" -l database-url -d 'SQLit
 complete -c app -n "__fish_app_using_subcommand serve" -l secret -d 'HMAC-SHA256 key for X-Signature (required)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l previous-secret -d 'A second key accepted during a rotation' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l tolerance-secs -d 'Seconds a Standard Webhooks timestamp may be from the server\'s clock, either way (1 to 86400)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-app-secret -d 'The Meta app\'s secret: the key of X-Hub-Signature-256 on POST /webhook/whatsapp (unset: every delivery there is refused)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-verify-token -d 'The token Meta\'s subscription handshake (GET /webhook/whatsapp) must present (unset: every handshake fails)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l log-level -d 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)' -r -f -a "DEBUG\t''
 INFO\t''
 WARN\t''
 ERROR\t''"
 complete -c app -n "__fish_app_using_subcommand serve" -l host -d 'Address to listen on' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to listen on (0 picks a free one)' -r
-complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook body, in bytes' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing' -r
 complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'

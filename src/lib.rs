@@ -24,5 +24,7 @@ mod testing;
 pub mod timestamp;
 /// Validation problems in FastAPI/Pydantic's shape.
 pub mod validation;
+/// Meta's WhatsApp Cloud API deliveries: their shape, and the messages they carry.
+pub mod whatsapp;
 /// Header names shared by the server and its clients.
 pub mod wire;

@@ -1,11 +1,12 @@
 //! The inbound message and its validation: from the raw body of a signed `POST /webhook` to a
-//! [`NewMessage`] ready to store, or every problem with it in Pydantic's shape.
+//! [`NewMessage`] ready to store, or every problem with it in Pydantic's shape. Another format's
+//! messages (Meta's WhatsApp deliveries) map their fields to [`Fields`] and pass the same rules.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::timestamp::{self, KeyBound};
-use crate::validation::{Loc, Problem};
+use crate::validation::{self, Loc, Problem};
 
 /// Longest accepted `message_id`, in characters.
 pub const MAX_MESSAGE_ID_CHARS: usize = 256;
@@ -49,83 +50,146 @@ pub struct NewMessage {
 impl NewMessage {
     /// Validates a message from a JSON body; the problems come in field order.
     pub fn from_json(body: &[u8]) -> Result<Self, Vec<Problem>> {
-        if body.trim_ascii().is_empty() {
-            return Err(vec![Problem::missing(Loc::Body, Value::Null)]);
-        }
-        let value: Value = serde_json::from_slice(body).map_err(|error| {
-            vec![
-                Problem::new("json_invalid", Loc::Body, "JSON decode error", json!({}))
-                    .with_ctx(json!({ "error": error.to_string() })),
-            ]
-        })?;
-        let Value::Object(object) = value else {
-            return Err(vec![Problem::new(
-                "model_attributes_type",
-                Loc::Body,
-                "Input should be a valid dictionary or object to extract fields from",
-                value,
-            )]);
-        };
-        Self::from_object(&object)
+        Self::from_object(&validation::json_object(body)?)
     }
 
     /// Validates a message from an already-parsed JSON object. Fields are checked in the
     /// contract's order, each completely, so the problems come in that order.
     pub fn from_object(object: &Map<String, Value>) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
-        let mut field = |name: &'static str, required: bool| -> Option<&str> {
-            let loc = Loc::BodyField(name);
-            let problem = match object.get(name) {
-                Some(Value::String(value)) => match problem_with(name, value) {
+        let mut field = |field: Field| -> Option<&str> {
+            let loc = Loc::BodyField(field.name());
+            let problem = match object.get(field.name()) {
+                Some(Value::String(value)) => match problem_with(field, value) {
                     None => return Some(value.as_str()),
                     Some(problem) => problem,
                 },
-                Some(Value::Null) | None if !required => return None,
+                Some(Value::Null) | None if !field.is_required() => return None,
                 None => Problem::missing(loc, Value::Object(object.clone())),
                 Some(other) => Problem::string_type(loc, other.clone()),
             };
             problems.push(problem);
             None
         };
-        let message_id = field("message_id", true);
-        let from = field("from", true);
-        let to = field("to", true);
-        let ts = field("ts", true);
-        let text = field("text", false);
+        let message_id = field(Field::MessageId);
+        let from = field(Field::From);
+        let to = field(Field::To);
+        let ts = field(Field::Ts);
+        let text = field(Field::Text);
         match (message_id, from, to, ts) {
-            (Some(message_id), Some(from), Some(to), Some(ts)) if problems.is_empty() => Ok(Self {
-                message_id: message_id.to_string(),
-                from: from.to_string(),
-                to: to.to_string(),
-                ts: ts.to_string(),
-                ts_key: ts_key(ts).expect("checked above"),
-                text: text.map(str::to_string),
-            }),
+            (Some(message_id), Some(from), Some(to), Some(ts)) if problems.is_empty() => {
+                Ok(Self::checked(Fields {
+                    message_id,
+                    from,
+                    to,
+                    ts,
+                    text,
+                }))
+            }
             _ => Err(problems),
+        }
+    }
+
+    /// Validates a message whose fields another format has already mapped to strings (Meta's
+    /// WhatsApp deliveries): the same rules as a `POST /webhook` body's. Each problem comes with
+    /// its field, for the caller to say where its own body has it; they come in field order.
+    pub fn from_fields(fields: Fields<'_>) -> Result<Self, Vec<(Field, Problem)>> {
+        let problems: Vec<(Field, Problem)> = fields
+            .iter()
+            .filter_map(|(field, value)| Some((field, problem_with(field, value?)?)))
+            .collect();
+        if problems.is_empty() {
+            Ok(Self::checked(fields))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The message of fields that passed their rules.
+    fn checked(fields: Fields<'_>) -> Self {
+        Self {
+            message_id: fields.message_id.to_string(),
+            from: fields.from.to_string(),
+            to: fields.to.to_string(),
+            ts: fields.ts.to_string(),
+            ts_key: ts_key(fields.ts).expect("checked before"),
+            text: fields.text.map(str::to_string),
         }
     }
 }
 
+/// A field of a message, in the contract's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    MessageId,
+    From,
+    To,
+    Ts,
+    Text,
+}
+
+impl Field {
+    /// Its name in a `POST /webhook` body.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::MessageId => "message_id",
+            Self::From => "from",
+            Self::To => "to",
+            Self::Ts => "ts",
+            Self::Text => "text",
+        }
+    }
+
+    /// Every field but `text` must be present.
+    const fn is_required(self) -> bool {
+        !matches!(self, Self::Text)
+    }
+}
+
+/// A message's fields as strings, before their rules are checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    pub message_id: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub ts: &'a str,
+    pub text: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    /// Each field with its value (`None` for an absent `text`), in the contract's order.
+    fn iter(&self) -> impl Iterator<Item = (Field, Option<&'a str>)> {
+        [
+            (Field::MessageId, Some(self.message_id)),
+            (Field::From, Some(self.from)),
+            (Field::To, Some(self.to)),
+            (Field::Ts, Some(self.ts)),
+            (Field::Text, self.text),
+        ]
+        .into_iter()
+    }
+}
+
 /// What breaks the rule of one string field, if anything.
-fn problem_with(name: &'static str, value: &str) -> Option<Problem> {
-    let loc = Loc::BodyField(name);
+fn problem_with(field: Field, value: &str) -> Option<Problem> {
+    let loc = Loc::BodyField(field.name());
     let input = || json!(value);
-    match name {
-        "message_id" if value.is_empty() => Some(Problem::too_short(loc, input(), 1)),
-        "message_id" if value.chars().count() > MAX_MESSAGE_ID_CHARS => {
+    match field {
+        Field::MessageId if value.is_empty() => Some(Problem::too_short(loc, input(), 1)),
+        Field::MessageId if value.chars().count() > MAX_MESSAGE_ID_CHARS => {
             Some(Problem::too_long(loc, input(), MAX_MESSAGE_ID_CHARS))
         }
-        "from" | "to" if !is_msisdn(value) => {
+        Field::From | Field::To if !is_msisdn(value) => {
             Some(Problem::pattern_mismatch(loc, input(), MSISDN_PATTERN))
         }
-        "ts" if ts_key(value).is_none() => Some(Problem::new(
+        Field::Ts if ts_key(value).is_none() => Some(Problem::new(
             "value_error",
             loc,
             "Value error, ts must be an ISO-8601 UTC timestamp with a Z suffix, \
              e.g. 2025-01-15T10:00:00Z",
             input(),
         )),
-        "text" if value.chars().count() > MAX_TEXT_CHARS => {
+        Field::Text if value.chars().count() > MAX_TEXT_CHARS => {
             Some(Problem::too_long(loc, input(), MAX_TEXT_CHARS))
         }
         _ => None,
@@ -241,6 +305,47 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn fields_from_another_format_pass_the_same_rules_and_name_their_field() {
+        let fields = Fields {
+            message_id: "wamid.1",
+            from: "+16505551234",
+            to: "+15550783881",
+            ts: "2025-06-08T21:01:40Z",
+            text: None,
+        };
+        let message = NewMessage::from_fields(fields).unwrap();
+        let body = json!({"message_id": "wamid.1", "from": "+16505551234", "to": "+15550783881",
+                          "ts": "2025-06-08T21:01:40Z"});
+        assert_eq!(
+            NewMessage::from_json(body.to_string().as_bytes()),
+            Ok(message)
+        );
+
+        let too_long = "x".repeat(MAX_TEXT_CHARS + 1);
+        let bad = Fields {
+            message_id: "",
+            from: "+1650555123a",
+            ts: "",
+            text: Some(&too_long),
+            ..fields
+        };
+        let problems = NewMessage::from_fields(bad).unwrap_err();
+        let found: Vec<(Field, &str)> = problems.iter().map(|(f, p)| (*f, p.kind)).collect();
+        assert_eq!(
+            found,
+            [
+                (Field::MessageId, "string_too_short"),
+                (Field::From, "string_pattern_mismatch"),
+                (Field::Ts, "value_error"),
+                (Field::Text, "string_too_long"),
+            ]
+        );
+        // Each problem is the one a `POST /webhook` body with that value gets.
+        assert_eq!(problems[1].1.input, "+1650555123a");
+        assert_eq!(problems[1].1.loc, [json!("body"), json!("from")]);
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub const WEBHOOK_REQUESTS_TOTAL: &str = "webhook_requests_total";
 pub const WEBHOOK_SIGNATURE_FAILURES_TOTAL: &str = "webhook_signature_failures_total";
 /// `webhook_duplicate_conflicts_total`: duplicates whose content differs from the stored row.
 pub const WEBHOOK_DUPLICATE_CONFLICTS_TOTAL: &str = "webhook_duplicate_conflicts_total";
+/// `whatsapp_requests_total{result}`: every `/webhook/whatsapp` request (handshakes and
+/// deliveries) by outcome.
+pub const WHATSAPP_REQUESTS_TOTAL: &str = "whatsapp_requests_total";
+/// `whatsapp_messages_total{result}`: messages of acknowledged deliveries, `created` or
+/// `duplicate`.
+pub const WHATSAPP_MESSAGES_TOTAL: &str = "whatsapp_messages_total";
+/// `whatsapp_events_total{kind}`: what acknowledged deliveries carried besides messages:
+/// `status` reports and changes of an `other` field. Counted, not stored.
+pub const WHATSAPP_EVENTS_TOTAL: &str = "whatsapp_events_total";
 /// `request_latency_ms`: histogram of request latency in milliseconds.
 pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
 /// The `path` label of every request no route matched, so hostile URLs cannot grow the labels.
@@ -112,6 +121,18 @@ fn describe() {
     metrics::describe_counter!(
         WEBHOOK_DUPLICATE_CONFLICTS_TOTAL,
         "Duplicate message_ids whose content differs from the stored message"
+    );
+    metrics::describe_counter!(
+        WHATSAPP_REQUESTS_TOTAL,
+        "GET and POST /webhook/whatsapp requests, by outcome"
+    );
+    metrics::describe_counter!(
+        WHATSAPP_MESSAGES_TOTAL,
+        "Messages of acknowledged WhatsApp deliveries: created or duplicate"
+    );
+    metrics::describe_counter!(
+        WHATSAPP_EVENTS_TOTAL,
+        "Status reports and other changes in acknowledged WhatsApp deliveries, not stored"
     );
     metrics::describe_histogram!(
         REQUEST_LATENCY_MS,

@@ -2,7 +2,8 @@
 //! receiver read our 422 bodies unchanged: `{"detail":[{"type","loc","msg","input","ctx"?}…]}`.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// One problem with one input: an item of a 422's `detail` list.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -11,8 +12,9 @@ pub struct Problem {
     #[serde(rename = "type")]
     #[schema(example = "string_pattern_mismatch")]
     pub kind: &'static str,
-    /// Where the problem is: `["body", "from"]`, `["query", "limit"]`.
-    #[schema(value_type = Vec<String>, min_items = 1, example = json!(["body", "from"]))]
+    /// Where the problem is: `["body", "from"]`, `["query", "limit"]`, or a path of names and
+    /// list indexes into the body, `["body", "entry", 0, "changes", 0, "value", …]`.
+    #[schema(schema_with = loc_schema)]
     pub loc: Vec<Value>,
     /// A sentence for people.
     #[schema(example = "String should match pattern '^\\+[0-9]{1,15}$'")]
@@ -83,6 +85,47 @@ impl Problem {
             input,
         )
         .with_ctx(json!({ "pattern": pattern }))
+    }
+}
+
+/// A problem's `loc`, as FastAPI documents it: names and list indexes. (A `schema_with` field
+/// loses its doc comment, so the description is the schema's.)
+fn loc_schema() -> Schema {
+    ArrayBuilder::new()
+        .description(Some(
+            "Where the problem is: the request part, then the names and list indexes leading \
+             to the value, e.g. [\"body\", \"from\"] or [\"body\", \"entry\", 0, …].",
+        ))
+        .items(
+            OneOfBuilder::new()
+                .item(ObjectBuilder::new().schema_type(Type::String))
+                .item(ObjectBuilder::new().schema_type(Type::Integer)),
+        )
+        .min_items(Some(1))
+        .examples([json!(["body", "from"])])
+        .into()
+}
+
+/// Parses a body that must be a JSON object. An empty body, one that is not JSON and one that is
+/// not an object are each one problem located at `["body"]`, as FastAPI reports them.
+pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, Vec<Problem>> {
+    if body.trim_ascii().is_empty() {
+        return Err(vec![Problem::missing(Loc::Body, Value::Null)]);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        vec![
+            Problem::new("json_invalid", Loc::Body, "JSON decode error", json!({}))
+                .with_ctx(json!({ "error": error.to_string() })),
+        ]
+    })?;
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(vec![Problem::new(
+            "model_attributes_type",
+            Loc::Body,
+            "Input should be a valid dictionary or object to extract fields from",
+            other,
+        )]),
     }
 }
 

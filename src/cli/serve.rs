@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 use super::args::DatabaseArgs;
 use crate::config::{Location, LogLevel};
-use crate::http::{self, AppState, Settings, WebhookSecret};
+use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
 use crate::storage::Storage;
 use crate::telemetry;
 
@@ -41,6 +41,24 @@ pub struct Args {
     )]
     pub tolerance_secs: String,
 
+    /// The Meta app's secret: the key of X-Hub-Signature-256 on POST /webhook/whatsapp (unset:
+    /// every delivery there is refused)
+    #[arg(
+        long = "whatsapp-app-secret",
+        env = "WHATSAPP_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub whatsapp_app_secret: Option<String>,
+
+    /// The token Meta's subscription handshake (GET /webhook/whatsapp) must present (unset:
+    /// every handshake fails)
+    #[arg(
+        long = "whatsapp-verify-token",
+        env = "WHATSAPP_VERIFY_TOKEN",
+        hide_env_values = true
+    )]
+    pub whatsapp_verify_token: Option<String>,
+
     /// Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)
     #[arg(long, env = "LOG_LEVEL", default_value = "INFO", ignore_case = true)]
     pub log_level: LogLevel,
@@ -53,7 +71,7 @@ pub struct Args {
     #[arg(long, env = "PORT", default_value_t = 8000)]
     pub port: u16,
 
-    /// Largest accepted POST /webhook body, in bytes
+    /// Largest accepted POST /webhook or /webhook/whatsapp body, in bytes
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = http::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
 
@@ -105,6 +123,8 @@ impl TryFrom<Args> for Config {
                 secret,
                 previous_secret: args.previous_secret.and_then(WebhookSecret::new),
                 timestamp_tolerance,
+                whatsapp_app_secret: args.whatsapp_app_secret.and_then(WebhookSecret::new),
+                whatsapp_verify_token: args.whatsapp_verify_token.and_then(VerifyToken::new),
                 max_body_bytes: args.max_body_bytes,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
                 shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),

@@ -7,8 +7,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::outcome::WebhookOutcome;
+use super::outcome::{WebhookOutcome, WhatsAppOutcome, WhatsAppResult};
 use super::state::AppState;
+use crate::wire::WHATSAPP_PATH;
 
 /// The longest request URI (path and query) answered by a handler; longer ones get a 414.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
@@ -17,7 +18,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// longer than the request timeout. A message already handed to the writer may still be
 /// committed: a sender that retries gets a duplicate's 200.
 pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let webhook = is_webhook(&request);
+    let webhook = webhook_route(&request);
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => rejected(ApiError::RequestTimeout, webhook),
@@ -29,25 +30,41 @@ pub async fn bounded_uri(request: Request, next: Next) -> Response {
     let uri = request.uri();
     let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if length > MAX_URI_BYTES {
-        return rejected(ApiError::UriTooLong, is_webhook(&request));
+        return rejected(ApiError::UriTooLong, webhook_route(&request));
     }
     next.run(request).await
 }
 
-fn is_webhook(request: &Request) -> bool {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|path| path.as_str() == "/webhook")
+/// The webhook routes, whose answers are logged and counted with their outcome.
+#[derive(Debug, Clone, Copy)]
+enum WebhookRoute {
+    Webhook,
+    WhatsApp,
 }
 
-/// The error's response, carrying a webhook outcome for the log line and metrics when the
-/// request was for `/webhook`.
-fn rejected(error: ApiError, webhook: bool) -> Response {
-    let outcome = webhook.then(|| WebhookOutcome::without_message(error.webhook_result()));
+fn webhook_route(request: &Request) -> Option<WebhookRoute> {
+    match request.extensions().get::<MatchedPath>()?.as_str() {
+        "/webhook" => Some(WebhookRoute::Webhook),
+        WHATSAPP_PATH => Some(WebhookRoute::WhatsApp),
+        _ => None,
+    }
+}
+
+/// The error's response, carrying the route's outcome for the log line and metrics when the
+/// request was for a webhook route.
+fn rejected(error: ApiError, route: Option<WebhookRoute>) -> Response {
+    let result = error.webhook_result();
     let mut response = error.into_response();
-    if let Some(outcome) = outcome {
-        response.extensions_mut().insert(outcome);
+    match route {
+        Some(WebhookRoute::Webhook) => {
+            let outcome = WebhookOutcome::without_message(result);
+            response.extensions_mut().insert(outcome);
+        }
+        Some(WebhookRoute::WhatsApp) => {
+            let outcome = WhatsAppOutcome::without_delivery(WhatsAppResult::Delivery(result), None);
+            response.extensions_mut().insert(outcome);
+        }
+        None => {}
     }
     response
 }

@@ -1,5 +1,6 @@
 //! The one middleware every request passes: request id in and out, the JSON log line, and the
-//! HTTP metrics, labelled by route template so that unknown paths share one label value.
+//! HTTP metrics, labelled by route template so that unknown paths share one label value; for
+//! the webhook routes, also their outcome's log fields and metrics.
 
 use std::time::Instant;
 
@@ -8,7 +9,9 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::outcome::{SignatureRejection, WebhookOutcome, WebhookResult};
+use super::outcome::{
+    SignatureRejection, WebhookOutcome, WebhookResult, WhatsAppOutcome, WhatsAppResult,
+};
 use crate::telemetry;
 use crate::wire::REQUEST_ID_HEADER;
 
@@ -47,6 +50,17 @@ pub async fn observe(request: Request, next: Next) -> Response {
 
     let latency_ms = (latency_ms * 1000.0).round() / 1000.0;
     let method = method.as_str();
+    if let Some(outcome) = response.extensions().get::<WhatsAppOutcome>() {
+        let request = RequestLine {
+            request_id: &request_id,
+            method,
+            path: &path,
+            status,
+            latency_ms,
+        };
+        record_whatsapp(outcome, &request);
+        return response;
+    }
     match response.extensions().get::<WebhookOutcome>() {
         Some(outcome) => {
             let result = outcome.result.as_str();
@@ -102,6 +116,79 @@ pub async fn observe(request: Request, next: Next) -> Response {
         }
     }
     response
+}
+
+/// What every request's log line says.
+struct RequestLine<'a> {
+    request_id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    latency_ms: f64,
+}
+
+/// Logs and counts a `/webhook/whatsapp` request: its result, and for a delivery how many
+/// messages it carried and, once acknowledged, what storing them did.
+fn record_whatsapp(outcome: &WhatsAppOutcome, request: &RequestLine<'_>) {
+    let result = outcome.result.as_str();
+    metrics::counter!(telemetry::WHATSAPP_REQUESTS_TOTAL, "result" => result).increment(1);
+    let acknowledged = outcome.acknowledged;
+    if let Some(done) = acknowledged {
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        metrics::counter!(telemetry::WHATSAPP_MESSAGES_TOTAL, "result" => "created")
+            .increment(count(done.created));
+        metrics::counter!(telemetry::WHATSAPP_MESSAGES_TOTAL, "result" => "duplicate")
+            .increment(count(done.duplicates));
+        metrics::counter!(telemetry::WHATSAPP_EVENTS_TOTAL, "kind" => "status")
+            .increment(count(done.statuses));
+        metrics::counter!(telemetry::WHATSAPP_EVENTS_TOTAL, "kind" => "other")
+            .increment(count(done.other_changes));
+        if done.conflicts > 0 {
+            metrics::counter!(telemetry::WEBHOOK_DUPLICATE_CONFLICTS_TOTAL)
+                .increment(count(done.conflicts));
+        }
+    }
+    let RequestLine {
+        request_id,
+        method,
+        path,
+        status,
+        latency_ms,
+    } = *request;
+    let reason = outcome.reason;
+    let messages = outcome.messages;
+    let created = acknowledged.map(|done| done.created);
+    let duplicates = acknowledged.map(|done| done.duplicates);
+    let statuses = acknowledged.map(|done| done.statuses);
+    let other_changes = acknowledged.map(|done| done.other_changes);
+    let conflict = acknowledged
+        .is_some_and(|done| done.conflicts > 0)
+        .then_some(true);
+    macro_rules! log {
+        ($level:ident) => {
+            tracing::$level!(
+                request_id,
+                method,
+                path,
+                status,
+                latency_ms,
+                result,
+                reason,
+                messages,
+                created,
+                duplicates,
+                statuses,
+                other_changes,
+                conflict,
+                "request"
+            )
+        };
+    }
+    match (outcome.result, status) {
+        (WhatsAppResult::Delivery(WebhookResult::InvalidSignature), _) | (_, 500..) => log!(error),
+        (_, 400..) => log!(warn),
+        _ => log!(info),
+    }
 }
 
 /// The `method` label: a standard method by name, any other as `other`, so that invented

@@ -20,8 +20,10 @@ mod health;
 mod messages;
 mod metrics;
 mod middleware;
+mod request_body;
 mod stats;
 mod webhook;
+mod whatsapp;
 
 // The routes, registered from the handlers' OpenAPI annotations, and the document.
 pub mod openapi;
@@ -40,7 +42,7 @@ pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
 pub use settings::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE, Settings,
-    TIMESTAMP_TOLERANCE_SECS, WebhookSecret,
+    TIMESTAMP_TOLERANCE_SECS, VerifyToken, WebhookSecret,
 };
 pub use state::AppState;
 

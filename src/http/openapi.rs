@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use super::state::AppState;
 use super::webhook::WebhookResultHeader;
-use super::{health, messages, metrics, stats, webhook};
+use super::{health, messages, metrics, stats, webhook, whatsapp};
 
 /// The pattern of a request id that is echoed; any other is replaced by a generated UUID.
 pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
@@ -39,6 +39,7 @@ pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
     components(schemas(WebhookResultHeader)),
     tags(
         (name = "webhook", description = "Receiving signed messages"),
+        (name = "whatsapp", description = "Receiving Meta's WhatsApp Cloud API deliveries"),
         (name = "messages", description = "Reading what was stored"),
         (name = "operations", description = "Probes, metrics and this document"),
     ),
@@ -50,6 +51,7 @@ pub struct ApiDoc;
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(webhook::receive))
+        .routes(routes!(whatsapp::verify, whatsapp::receive))
         .routes(routes!(messages::list_messages))
         .routes(routes!(stats::stats))
         .routes(routes!(health::live))

@@ -1,5 +1,6 @@
-//! What became of a `POST /webhook`, attached to its response for the log line and the metrics:
-//! set by the webhook handler, or by a guard that answered first, and read by the middleware.
+//! What became of a `POST /webhook` or a `/webhook/whatsapp` request, attached to its response
+//! for the log line and the metrics: set by the handler, or by a guard that answered first, and
+//! read by the middleware.
 
 use crate::signature::standard;
 
@@ -104,6 +105,72 @@ impl WebhookResult {
             Self::StorageUnavailable => "storage_unavailable",
             Self::BadRequest => "bad_request",
             Self::Timeout => "timeout",
+        }
+    }
+}
+
+/// The outcome of one `/webhook/whatsapp` request, carried in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct WhatsAppOutcome {
+    pub result: WhatsAppResult,
+    /// Why a handshake or a delivery was refused, for the log (never in the answer): one of a
+    /// few fixed phrases, none holding what the client sent.
+    pub reason: Option<&'static str>,
+    /// How many messages the delivery carried; `None` until its body has been parsed.
+    pub messages: Option<usize>,
+    /// What a 200 to a delivery acknowledged; `None` for any other answer, so that a delivery
+    /// Meta must retry is not counted twice.
+    pub acknowledged: Option<Acknowledged>,
+}
+
+impl WhatsAppOutcome {
+    /// An outcome known before the delivery (if any) was parsed.
+    pub fn without_delivery(result: WhatsAppResult, reason: Option<&'static str>) -> Self {
+        Self {
+            result,
+            reason,
+            messages: None,
+            acknowledged: None,
+        }
+    }
+}
+
+/// What an acknowledged delivery held and what storing it did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// Messages stored now.
+    pub created: usize,
+    /// Messages stored before (Meta's redeliveries): nothing added.
+    pub duplicates: usize,
+    /// Of the duplicates, those whose content differs from the stored message.
+    pub conflicts: usize,
+    /// Status reports: counted, not stored.
+    pub statuses: usize,
+    /// Changes of fields other than `messages`: counted, not stored.
+    pub other_changes: usize,
+}
+
+/// The `result` of a `/webhook/whatsapp` log line and of `whatsapp_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatsAppResult {
+    /// The subscription handshake (`GET`) passed: the challenge was echoed.
+    Verified,
+    /// The handshake failed: another mode, another token, no challenge, or no token set.
+    VerificationFailed,
+    /// A delivery without messages (statuses or other changes only), acknowledged.
+    Acknowledged,
+    /// Any other outcome of a delivery, named as `POST /webhook`'s are: `created` when it stored
+    /// a message, `duplicate` when every message was stored before, `invalid_signature`, ….
+    Delivery(WebhookResult),
+}
+
+impl WhatsAppResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::VerificationFailed => "verification_failed",
+            Self::Acknowledged => "acknowledged",
+            Self::Delivery(result) => result.as_str(),
         }
     }
 }

@@ -17,9 +17,10 @@ pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
 /// delivery signed a moment ago), at most a day (beyond that, replay protection means little).
 pub const TIMESTAMP_TOLERANCE_SECS: RangeInclusive<u64> = 1..=86_400;
 
-/// The HMAC key of `X-Signature`, and of Standard Webhooks (decoded first when it is a `whsec_`
-/// secret): never empty, because `app serve` refuses to start without one
-/// (an empty key would make every signature computable by anyone). Never printed.
+/// An HMAC key (`X-Signature`'s and Standard Webhooks' — decoded first when it is a `whsec_`
+/// secret —, or the WhatsApp app secret): never empty, because an empty key would make every
+/// signature computable by anyone (`app serve` refuses to start without `X-Signature`'s). Never
+/// printed.
 #[derive(Clone)]
 pub struct WebhookSecret(String);
 
@@ -45,6 +46,34 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
+/// The token Meta sends back in its subscription handshake (`hub.verify_token`): never empty,
+/// as an empty one would let anyone subscribe. Never printed.
+#[derive(Clone)]
+pub struct VerifyToken(String);
+
+impl VerifyToken {
+    /// The token, or `None` when it is empty.
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.is_empty()).then_some(Self(token))
+    }
+
+    /// True when `given` is the token. Both are hashed first and the digests compared in
+    /// constant time, so the time taken tells neither where they differ nor the token's length.
+    pub fn matches(&self, given: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let expected = Sha256::digest(self.0.as_bytes());
+        Sha256::digest(given.as_bytes()).ct_eq(&expected).into()
+    }
+}
+
+impl fmt::Debug for VerifyToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("VerifyToken(..)")
+    }
+}
+
 /// Everything the server is configured with, as the server uses it.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -55,7 +84,13 @@ pub struct Settings {
     /// How far a Standard Webhooks timestamp may be from the server's clock, either way: older
     /// deliveries are refused as replays.
     pub timestamp_tolerance: Duration,
-    /// The largest `POST /webhook` body read; a larger one is answered 413.
+    /// The key of `X-Hub-Signature-256` on `POST /webhook/whatsapp` (the Meta app's secret);
+    /// unset, every delivery there is refused.
+    pub whatsapp_app_secret: Option<WebhookSecret>,
+    /// The token of the `GET /webhook/whatsapp` handshake; unset, every handshake fails.
+    pub whatsapp_verify_token: Option<VerifyToken>,
+    /// The largest `POST /webhook` (or `/webhook/whatsapp`) body read; a larger one is answered
+    /// 413.
     pub max_body_bytes: usize,
     /// How long a request may take, its headers arriving included (408, or the connection
     /// closed when the headers are not in by then).
@@ -66,12 +101,14 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The defaults around `secret`: no previous secret, no drain time.
+    /// The defaults around `secret`: no previous secret, no WhatsApp route, no drain time.
     pub fn new(secret: WebhookSecret) -> Self {
         Self {
             secret,
             previous_secret: None,
             timestamp_tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_drain: Duration::ZERO,
@@ -91,7 +128,26 @@ mod tests {
 
     #[test]
     fn a_secret_is_never_printed() {
-        let settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
-        assert!(!format!("{settings:?}").contains("value-of-the-secret"));
+        let mut settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
+        settings.whatsapp_app_secret = WebhookSecret::new("value-of-the-app-secret");
+        settings.whatsapp_verify_token = VerifyToken::new("value-of-the-verify-token");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("value-of"), "{printed}");
+    }
+
+    #[test]
+    fn a_verify_token_matches_only_itself() {
+        assert!(VerifyToken::new("").is_none());
+        let token = VerifyToken::new("meatyhamhock").unwrap();
+        assert!(token.matches("meatyhamhock"));
+        for other in [
+            "",
+            "meatyhamhoc",
+            "meatyhamhockk",
+            "MEATYHAMHOCK",
+            " meatyhamhock",
+        ] {
+            assert!(!token.matches(other), "{other:?}");
+        }
     }
 }

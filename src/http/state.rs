@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::settings::Settings;
+use super::settings::{Settings, VerifyToken};
 use super::signature_check::SignatureCheck;
+use crate::signature::Verifier;
 use crate::storage::Storage;
 
 /// Cheap to clone: handles, and the settings the requests need. Its fields are set in
@@ -17,6 +18,10 @@ use crate::storage::Storage;
 pub struct AppState {
     pub(super) storage: Storage,
     pub(super) signatures: Arc<SignatureCheck>,
+    /// `X-Hub-Signature-256` on `POST /webhook/whatsapp`, keyed with the app secret; `None`
+    /// when it is unset, and then every delivery is refused.
+    pub(super) whatsapp_verifier: Option<Arc<Verifier>>,
+    pub(super) whatsapp_verify_token: Option<VerifyToken>,
     pub(super) metrics: PrometheusHandle,
     pub(super) max_body_bytes: usize,
     pub(super) request_timeout: Duration,
@@ -30,6 +35,11 @@ impl AppState {
         Self {
             storage,
             signatures: Arc::new(SignatureCheck::new(settings)),
+            whatsapp_verifier: settings
+                .whatsapp_app_secret
+                .as_ref()
+                .map(|secret| Arc::new(Verifier::new(secret.as_bytes(), None))),
+            whatsapp_verify_token: settings.whatsapp_verify_token.clone(),
             metrics: crate::telemetry::prometheus(),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,

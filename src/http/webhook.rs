@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::body::{ErrorBody, StatusBody};
 use super::error::ApiError;
 use super::outcome::{SignatureVerdict, WebhookOutcome, WebhookResult};
+use super::request_body::read_limited;
 use super::state::AppState;
 use crate::message::NewMessage;
 use crate::storage::Insertion;
@@ -119,34 +120,6 @@ async fn store(state: &AppState, body: &[u8]) -> Result<(String, Insertion), Rej
         Ok(insert) => Ok((message_id, insert)),
         Err(error) => Err((error.into(), Some(message_id))),
     }
-}
-
-/// Reads the body, refusing at once a declared length over `limit`, and stopping at `limit`
-/// bytes for a body that does not declare one.
-async fn read_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<bytes::Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large =
-            std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
-                e.source()
-            })
-            .any(|e| e.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest
-        }
-    })
 }
 
 /// The `message_id` of a body that failed validation, when it has a string one, for the log.

@@ -104,7 +104,22 @@ impl Storage {
 
     /// Stores a message exactly once; resolves when the outcome is committed to disk.
     pub async fn insert(&self, message: NewMessage) -> Result<Insertion, StorageError> {
-        self.writer.insert(message).await
+        let mut outcomes = self.writer.insert(vec![message]).await?;
+        Ok(outcomes
+            .pop()
+            .expect("the writer answers with one outcome per message"))
+    }
+
+    /// Stores messages exactly once each, all in one transaction: resolves when every outcome
+    /// (in the messages' order) is committed to disk; when that fails, none of them is stored.
+    pub async fn insert_all(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<Insertion>, StorageError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer.insert(messages).await
     }
 
     /// A page of messages and the total for its filters: `GET /messages`.

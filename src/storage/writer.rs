@@ -1,9 +1,11 @@
 //! The one writer: a dedicated thread owns the only read-write connection and commits in groups.
 //!
-//! Handlers send a validated message and a reply channel over a bounded queue. The writer takes
-//! everything queued (up to [`MAX_BATCH`]), inserts it in one transaction, commits once (one
-//! fsync for the whole group), and only then answers each sender. Under load many requests share
-//! one fsync; alone, a request pays for exactly one.
+//! Handlers send their validated messages (one for `POST /webhook`, every message of a WhatsApp
+//! delivery) and a reply channel over a bounded queue. The writer takes everything queued (up to
+//! [`MAX_BATCH`] requests), inserts it in one transaction, commits once (one fsync for the whole
+//! group), and only then answers each sender with the outcome of each of its messages. Under
+//! load many requests share one fsync; alone, a request pays for exactly one. A request's
+//! messages always share their transaction, so a delivery is stored whole or not at all.
 //!
 //! Between batches the writer also moves new rows into the search index ([`search`]), a step
 //! at a time: once no message has come for [`IDLE_BEFORE_INDEXING`], or after every batch once
@@ -29,9 +31,10 @@ use super::{connection, migrations, search};
 use crate::message::NewMessage;
 use crate::timestamp;
 
-/// The most messages committed in one transaction.
+/// The most requests committed in one transaction. Each brings its messages: one, or a WhatsApp
+/// delivery's few (as many as fit in the body limit), so a transaction stays small.
 const MAX_BATCH: usize = 512;
-/// How many messages may wait for the writer before senders wait for room.
+/// How many requests may wait for the writer before senders wait for room.
 const QUEUE_CAPACITY: usize = 4096;
 /// How long no message must come before the writer spends time on the search index.
 const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
@@ -46,9 +49,10 @@ const INDEX_STEP: usize = 1024;
 const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 
 enum Job {
+    /// Messages to store together: answered with each one's outcome, in order, once committed.
     Insert {
-        message: NewMessage,
-        reply: oneshot::Sender<Result<Insertion, StorageError>>,
+        messages: Vec<NewMessage>,
+        reply: oneshot::Sender<Result<Vec<Insertion>, StorageError>>,
     },
     /// "Can you commit?": answered by the batch it shares, or alone by [`Writer::probe`].
     Probe {
@@ -126,10 +130,13 @@ pub(crate) fn spawn(
 }
 
 impl WriterHandle {
-    /// Queues `message` and waits until its outcome is committed.
-    pub(crate) async fn insert(&self, message: NewMessage) -> Result<Insertion, StorageError> {
+    /// Queues `messages` and waits until their outcomes are committed, in one transaction.
+    pub(crate) async fn insert(
+        &self,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<Insertion>, StorageError> {
         let (reply, outcome) = oneshot::channel();
-        self.send(Job::Insert { message, reply }).await?;
+        self.send(Job::Insert { messages, reply }).await?;
         outcome.await.map_err(|_| StorageError::Closed)?
     }
 
@@ -195,14 +202,18 @@ impl Writer {
     fn run(mut self, mut queue: mpsc::Receiver<Job>) {
         let mut jobs = Vec::with_capacity(MAX_BATCH);
         let mut messages = Vec::with_capacity(MAX_BATCH);
+        // Each request's reply, and how many of the batch's messages are its own.
         let mut replies = Vec::with_capacity(MAX_BATCH);
         let mut probes = Vec::new();
         while self.next_batch(&mut queue, &mut jobs) {
             for job in jobs.drain(..) {
                 match job {
-                    Job::Insert { message, reply } => {
-                        messages.push(message);
-                        replies.push(reply);
+                    Job::Insert {
+                        messages: mut own,
+                        reply,
+                    } => {
+                        replies.push((reply, own.len()));
+                        messages.append(&mut own);
                     }
                     Job::Probe { reply } => probes.push(reply),
                 }
@@ -220,13 +231,14 @@ impl Writer {
                         .iter()
                         .filter(|insertion| **insertion == Insertion::Created)
                         .count();
-                    for (reply, insertion) in replies.drain(..).zip(insertions) {
-                        let _ = reply.send(Ok(insertion));
+                    let mut insertions = insertions.into_iter();
+                    for (reply, count) in replies.drain(..) {
+                        let _ = reply.send(Ok(insertions.by_ref().take(count).collect()));
                     }
                 }
                 (Err(_), reason) => {
                     let reason = reason.clone().unwrap_or_default();
-                    for reply in replies.drain(..) {
+                    for (reply, _) in replies.drain(..) {
                         let _ = reply.send(Err(StorageError::Unavailable(reason.clone())));
                     }
                 }

@@ -239,6 +239,8 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
     for variable in [
         "WEBHOOK_SECRET",
         "WEBHOOK_SECRET_PREVIOUS",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
         "DATABASE_URL",
         "LOG_LEVEL",
         "HOST",

@@ -17,3 +17,4 @@ mod security;
 mod standard_webhooks;
 mod stats;
 mod webhook;
+mod whatsapp;

@@ -80,6 +80,7 @@ async fn unknown_paths_share_one_label_and_do_not_grow_the_metrics() {
     // every path label is a route template or `unmatched`.
     let routes = [
         "/webhook",
+        "/webhook/whatsapp",
         "/messages",
         "/stats",
         "/health/live",
