@@ -103,7 +103,7 @@ PY
 # 4. schemathesis, with every check (those that need what the API has not, such as security
 #    schemes or delete operations, pass as not applicable). Hypothesis keeps its state under
 #    target/, not in the source tree.
-WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" \
+WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" \
 PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" \
 HYPOTHESIS_STORAGE_DIRECTORY="$PWD/target/hypothesis" \
 "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$url/openapi.json" \
@@ -123,7 +123,7 @@ with urllib.request.urlopen(f"{sys.argv[1]}/metrics") as response:
             print("  " + line)
 PY
 # And by sender style, from the server's log lines: what each scheme's signed deliveries came to.
-echo "schemathesis.sh: webhook answers by path, signature scheme and status:"
+echo "schemathesis.sh: webhook answers by method, path, signature scheme and status:"
 "$VENV/bin/python" - "$workdir/server.log" <<'PY'
 import collections, json, sys
 counts = collections.Counter()
@@ -132,9 +132,9 @@ for line in open(sys.argv[1]):
         event = json.loads(line)
     except ValueError:
         continue
-    if event.get("method") == "POST" and str(event.get("path", "")).startswith("/webhook"):
-        counts[(event["path"], event.get("scheme"), event.get("status"))] += 1
-for (path, scheme, status), count in sorted(counts.items(), key=str):
-    print(f"  {path} scheme={scheme} status={status}: {count}")
+    if event.get("method") in ("GET", "POST") and str(event.get("path", "")).startswith("/webhook"):
+        counts[(event["method"], event["path"], event.get("scheme"), event.get("status"))] += 1
+for (method, path, scheme, status), count in sorted(counts.items(), key=str):
+    print(f"  {method} {path} scheme={scheme} status={status}: {count}")
 PY
 exit "${status:-0}"

@@ -21,12 +21,17 @@ Generated requests rarely carry all three Standard Webhooks headers without a he
 carry a real WhatsApp delivery, so explicit examples are added (`before_add_examples`): a flat
 message with the three `webhook-*` headers for POST /webhook, and each WhatsApp fixture under
 tests/fixtures/whatsapp/ for POST /webhook/whatsapp. Their signature headers are placeholders,
-signed like any other request as they are sent.
+signed like any other request as they are sent. GET /webhook/whatsapp gets Meta's handshake with
+the true verify token (WHATSAPP_VERIFY_TOKEN), so that its 200 is checked too.
 
 A request with a missing or schema-violating signature header is signed in no style at all: its
 headers are left as generated, so the 401 paths are still exercised, and a request that breaks
 the schema in a header the server would ignore (an empty `webhook-timestamp` beside an
-`X-Signature`, which alone is judged) is refused as the schema says. Failure reports show the
+`X-Signature`, which alone is judged) is refused as the schema says. Likewise a WhatsApp delivery
+generated to break the schema is left unsigned when it has a change of another field than
+`messages`: the server acknowledges those without reading them (as Meta's other fields must be),
+so a broken value inside one would be accepted, as the contract says, where the schema's check
+expects a refusal. Failure reports show the
 headers as generated, not as signed.
 """
 
@@ -38,13 +43,16 @@ import json
 import os
 import pathlib
 import re
+import threading
 import time
 
 import requests
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
 
 WEBHOOK_SECRET = os.environ["WEBHOOK_SECRET"]
 WHATSAPP_APP_SECRET = os.environ["WHATSAPP_APP_SECRET"].encode()
+WHATSAPP_VERIFY_TOKEN = os.environ["WHATSAPP_VERIFY_TOKEN"]
 SCHEMA_VALID_SIGNATURE = re.compile(r"^(sha256=)?[0-9a-fA-F]{64}$")
 SCHEMA_VALID_HUB_SIGNATURE = re.compile(r"^sha256=[0-9a-fA-F]{64}$")
 SCHEMA_VALID_TIMESTAMP = re.compile(r"^[0-9]{1,18}$")
@@ -56,7 +64,17 @@ WHATSAPP_FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "tests/fixt
 def before_add_examples(context, examples):
     """A delivery in each sender style the generated ones miss; the send hook signs them."""
     operation = context.operation
-    if operation is None or operation.method.upper() != "POST":
+    if operation is None:
+        return
+    if operation.method.upper() == "GET" and operation.path == "/webhook/whatsapp":
+        query = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": WHATSAPP_VERIFY_TOKEN,
+            "hub.challenge": "1158201444",
+        }
+        examples.append(operation.Case(query=query))
+        return
+    if operation.method.upper() != "POST":
         return
     if operation.path == "/webhook":
         message = {
@@ -127,12 +145,41 @@ def sign_standard(headers, body):
     headers["webhook-signature"] = "v1," + base64.b64encode(mac).decode()
 
 
+# What `before_call` decided for the request the same thread sends next.
+_next_request = threading.local()
+
+
+def changes_of_other_fields(body):
+    """True when a delivery body has a change whose `field` is not `messages`."""
+    entries = body.get("entry") if isinstance(body, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            if not isinstance(change, dict) or change.get("field") != "messages":
+                return True
+    return False
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    """Marks a WhatsApp delivery to leave unsigned (see the module)."""
+    meta = getattr(case, "_meta", None)
+    negative_body = meta is not None and meta.is_negative_at(ParameterLocation.BODY)
+    _next_request.leave_unsigned = (
+        case.operation.path == "/webhook/whatsapp"
+        and negative_body
+        and changes_of_other_fields(case.body)
+    )
+
+
 _send = requests.Session.send
 
 
 def _signing_send(self, request, **kwargs):
     path = request.path_url.split("?", 1)[0]
-    if request.method == "POST" and path in ("/webhook", "/webhook/whatsapp"):
+    leave_unsigned = getattr(_next_request, "leave_unsigned", False)
+    _next_request.leave_unsigned = False
+    if request.method == "POST" and path in ("/webhook", "/webhook/whatsapp") and not leave_unsigned:
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode()
