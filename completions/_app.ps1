@@ -67,7 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
         'app;sign' {
             [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The sender style to sign as')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for hex and standard: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)')
-            [CompletionResult]::new('--app-secret', '--app-secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)')
+            [CompletionResult]::new('--whatsapp-app-secret', '--whatsapp-app-secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Sign this file''s bytes instead of stdin ("-" is stdin)')
             [CompletionResult]::new('--body', '--body', [CompletionResultType]::ParameterName, 'Sign this string''s bytes instead of stdin')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'The webhook-id to sign (standard only) [default: a new msg_…]')
@@ -82,7 +82,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
         'app;send' {
             [CompletionResult]::new('--scheme', '--scheme', [CompletionResultType]::ParameterName, 'The sender style to sign as')
             [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for hex and standard: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)')
-            [CompletionResult]::new('--app-secret', '--app-secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)')
+            [CompletionResult]::new('--whatsapp-app-secret', '--whatsapp-app-secret', [CompletionResultType]::ParameterName, 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)')
             [CompletionResult]::new('--message-id', '--message-id', [CompletionResultType]::ParameterName, 'The message''s id (for whatsapp, a wamid…)')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The sender, e.g. +919876543210')

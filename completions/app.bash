@@ -323,7 +323,7 @@ _app() {
             return 0
             ;;
         app__subcmd__send)
-            opts="-h -V --scheme --secret --app-secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
+            opts="-h -V --scheme --secret --whatsapp-app-secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,7 +337,7 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --app-secret)
+                --whatsapp-app-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -455,7 +455,7 @@ _app() {
             return 0
             ;;
         app__subcmd__sign)
-            opts="-h -V --scheme --secret --app-secret --file --body --header --id --timestamp --help --version"
+            opts="-h -V --scheme --secret --whatsapp-app-secret --file --body --header --id --timestamp --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,7 +469,7 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --app-secret)
+                --whatsapp-app-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,7 +61,7 @@ set edit:completion:arg-completer[app] = {|@words|
         &'app;sign'= {
             cand --scheme 'The sender style to sign as'
             cand --secret 'HMAC-SHA256 key for hex and standard: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)'
-            cand --app-secret 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)'
+            cand --whatsapp-app-secret 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)'
             cand --file 'Sign this file''s bytes instead of stdin ("-" is stdin)'
             cand --body 'Sign this string''s bytes instead of stdin'
             cand --id 'The webhook-id to sign (standard only) [default: a new msg_…]'
@@ -75,7 +75,7 @@ set edit:completion:arg-completer[app] = {|@words|
         &'app;send'= {
             cand --scheme 'The sender style to sign as'
             cand --secret 'HMAC-SHA256 key for hex and standard: the server''s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)'
-            cand --app-secret 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)'
+            cand --whatsapp-app-secret 'HMAC-SHA256 key for whatsapp: the Meta app''s secret, the server''s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)'
             cand --url 'Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)'
             cand --message-id 'The message''s id (for whatsapp, a wamid…)'
             cand --from 'The sender, e.g. +919876543210'

@@ -60,7 +60,7 @@ complete -c app -n "__fish_app_using_subcommand sign" -l scheme -d 'The sender s
 standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
 whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
 complete -c app -n "__fish_app_using_subcommand sign" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
-complete -c app -n "__fish_app_using_subcommand sign" -l app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l whatsapp-app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
 complete -c app -n "__fish_app_using_subcommand sign" -l file -d 'Sign this file\'s bytes instead of stdin ("-" is stdin)' -r -F
 complete -c app -n "__fish_app_using_subcommand sign" -l body -d 'Sign this string\'s bytes instead of stdin' -r
 complete -c app -n "__fish_app_using_subcommand sign" -l id -d 'The webhook-id to sign (standard only) [default: a new msg_…]' -r
@@ -72,7 +72,7 @@ complete -c app -n "__fish_app_using_subcommand send" -l scheme -d 'The sender s
 standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
 whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
 complete -c app -n "__fish_app_using_subcommand send" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
-complete -c app -n "__fish_app_using_subcommand send" -l app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l whatsapp-app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l url -d 'Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l message-id -d 'The message\'s id (for whatsapp, a wamid…)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l from -d 'The sender, e.g. +919876543210' -r

@@ -62,7 +62,7 @@ pub enum Scheme {
 }
 
 /// `--scheme` and the key it signs with: `--secret` / `WEBHOOK_SECRET` for `hex` and
-/// `standard`, `--app-secret` / `WHATSAPP_APP_SECRET` for `whatsapp`.
+/// `standard`, `--whatsapp-app-secret` / `WHATSAPP_APP_SECRET` for `whatsapp`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SigningArgs {
     /// The sender style to sign as
@@ -77,11 +77,11 @@ pub struct SigningArgs {
     /// HMAC-SHA256 key for whatsapp: the Meta app's secret, the server's WHATSAPP_APP_SECRET
     /// (prefer the variable: flags show in `ps`)
     #[arg(
-        long = "app-secret",
+        long = "whatsapp-app-secret",
         env = "WHATSAPP_APP_SECRET",
         hide_env_values = true
     )]
-    pub app_secret: Option<String>,
+    pub whatsapp_app_secret: Option<String>,
 }
 
 impl SigningArgs {
@@ -101,9 +101,9 @@ impl SigningArgs {
                 })
             }
             Scheme::Whatsapp => {
-                let secret = present(&self.app_secret).ok_or_else(|| {
+                let secret = present(&self.whatsapp_app_secret).ok_or_else(|| {
                     usage(
-                        "no app secret: set WHATSAPP_APP_SECRET (or pass --app-secret) to the Meta \
+                        "no app secret: set WHATSAPP_APP_SECRET (or pass --whatsapp-app-secret) to the Meta \
                          app's secret, as the server has it",
                     )
                 })?;

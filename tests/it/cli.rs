@@ -223,7 +223,7 @@ async fn sign_whatsapp_prints_the_sha256_prefixed_hex_of_the_app_secret() {
             "sign",
             "--scheme",
             "whatsapp",
-            "--app-secret",
+            "--whatsapp-app-secret",
             APP_SECRET,
             "--header",
             "--body",
