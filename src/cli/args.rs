@@ -103,8 +103,8 @@ impl SigningArgs {
             Scheme::Whatsapp => {
                 let secret = present(&self.whatsapp_app_secret).ok_or_else(|| {
                     usage(
-                        "no app secret: set WHATSAPP_APP_SECRET (or pass --whatsapp-app-secret) to the Meta \
-                         app's secret, as the server has it",
+                        "no app secret: set WHATSAPP_APP_SECRET (or pass --whatsapp-app-secret) \
+                         to the Meta app's secret, as the server has it",
                     )
                 })?;
                 Ok(Signer::WhatsApp(secret.into_bytes()))
