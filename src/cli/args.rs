@@ -78,6 +78,7 @@ pub struct SigningArgs {
     /// (prefer the variable: flags show in `ps`)
     #[arg(
         long = "whatsapp-app-secret",
+        value_name = "SECRET",
         env = "WHATSAPP_APP_SECRET",
         hide_env_values = true
     )]
