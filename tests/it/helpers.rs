@@ -158,8 +158,17 @@ pub struct ServerProcess {
     pub child: Child,
     pub url: String,
     start_line: String,
-    stdout: std::thread::JoinHandle<Vec<String>>,
-    stderr: std::thread::JoinHandle<String>,
+    /// Taken by [`ServerProcess::wait_for_exit`].
+    stdout: Option<std::thread::JoinHandle<Vec<String>>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+/// A test that fails (panics) before it stops its server must not leave the server running.
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl ServerProcess {
@@ -194,8 +203,8 @@ impl ServerProcess {
             child,
             url,
             start_line: line.trim_end().to_string(),
-            stdout,
-            stderr,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
         }
     }
 
@@ -227,9 +236,9 @@ impl ServerProcess {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
-        let mut lines = vec![self.start_line];
-        lines.extend(self.stdout.join().unwrap());
-        (status, lines, self.stderr.join().unwrap())
+        let mut lines = vec![std::mem::take(&mut self.start_line)];
+        lines.extend(self.stdout.take().unwrap().join().unwrap());
+        (status, lines, self.stderr.take().unwrap().join().unwrap())
     }
 }
 
