@@ -5,7 +5,8 @@
 pub const SIGNATURE_HEADER: &str = "x-signature";
 /// The header GitHub and Meta send (`sha256=<hex>`), read when [`SIGNATURE_HEADER`] is absent.
 pub const HUB_SIGNATURE_HEADER: &str = "x-hub-signature-256";
-/// Tells a sender whether its message was `created` or a `duplicate` (the body is the same).
+/// Tells a sender what its 200 did: `created` or `duplicate` (the body is the same), or for a
+/// WhatsApp delivery without messages `acknowledged`.
 pub const RESULT_HEADER: &str = "x-webhook-result";
 /// The request id: taken from the request when sane, else generated; echoed in the response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 
 use super::state::AppState;
 use super::webhook::WebhookResultHeader;
+use super::whatsapp::WhatsAppResultHeader;
 use super::{health, messages, metrics, stats, webhook, whatsapp};
 
 /// The pattern of a request id that is echoed; any other is replaced by a generated UUID.
@@ -36,7 +37,7 @@ pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
                        listed, counted, probed and measured.",
         license(name = "MIT", identifier = "MIT"),
     ),
-    components(schemas(WebhookResultHeader)),
+    components(schemas(WebhookResultHeader, WhatsAppResultHeader)),
     tags(
         (name = "webhook", description = "Receiving signed messages"),
         (name = "whatsapp", description = "Receiving Meta's WhatsApp Cloud API deliveries"),

@@ -3,14 +3,17 @@
 //!
 //! The `POST` runs the checks of `POST /webhook` in the same order (size 413, signature 401,
 //! validation 422, store 200 or 503), with Meta's signature (`X-Hub-Signature-256` keyed with
-//! the app secret) and Meta's body ([`crate::whatsapp`]).
+//! the app secret) and Meta's body ([`crate::whatsapp`]). Its 200 says in `X-Webhook-Result`
+//! what the delivery did, in the words of its log line: `created`, `duplicate` or
+//! `acknowledged`.
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::IntoParams;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::body::{ErrorBody, StatusBody};
 use super::error::ApiError;
@@ -20,7 +23,7 @@ use super::state::AppState;
 use crate::storage::Insertion;
 use crate::validation::Detail;
 use crate::whatsapp::{Delivery, DeliveryBody};
-use crate::wire::{HUB_SIGNATURE_HEADER, WHATSAPP_PATH};
+use crate::wire::{HUB_SIGNATURE_HEADER, RESULT_HEADER, WHATSAPP_PATH};
 
 /// The only `hub.mode` of a subscription handshake.
 const SUBSCRIBE: &str = "subscribe";
@@ -146,7 +149,12 @@ impl Handshake {
     responses(
         (status = 200, description = "Every message stored now or before (a redelivery adds \
                                       nothing); statuses and other changes acknowledged",
-         body = StatusBody),
+         body = StatusBody,
+         headers(("X-Webhook-Result" = WhatsAppResultHeader,
+                  description = "`created` when the delivery stored at least one new message, \
+                                 `duplicate` when every message it carried was stored before, \
+                                 `acknowledged` when it carried no message (statuses or other \
+                                 fields only)"))),
         (status = 400, description = "The body could not be read", body = ErrorBody),
         (status = 401, description = "The signature is missing, repeated, undecodable or wrong, \
                                       or `WHATSAPP_APP_SECRET` is unset; nothing is stored",
@@ -162,7 +170,10 @@ impl Handshake {
 )]
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let (mut response, outcome) = match deliver(&state, &headers, body).await {
-        Ok(outcome) => (Json(StatusBody::OK).into_response(), outcome),
+        Ok((stored, outcome)) => {
+            let header = [(RESULT_HEADER, stored.result().as_str())];
+            ((header, Json(StatusBody::OK)).into_response(), outcome)
+        }
         Err(Refused {
             error,
             reason,
@@ -198,11 +209,12 @@ impl From<ApiError> for Refused {
     }
 }
 
+/// Reads, verifies, validates and stores one delivery: what its 200 says, and its outcome.
 async fn deliver(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<WhatsAppOutcome, Refused> {
+) -> Result<(WhatsAppResultHeader, WhatsAppOutcome), Refused> {
     let body = read_limited(headers, body, state.max_body_bytes).await?;
     if let Err(reason) = check_signature(state, headers, &body) {
         return Err(Refused {
@@ -236,19 +248,20 @@ async fn deliver(
             }
         }
     }
-    let result = if messages == 0 {
-        WhatsAppResult::Acknowledged
+    let stored = if messages == 0 {
+        WhatsAppResultHeader::Acknowledged
     } else if acknowledged.created == 0 {
-        WhatsAppResult::Delivery(WebhookResult::Duplicate)
+        WhatsAppResultHeader::Duplicate
     } else {
-        WhatsAppResult::Delivery(WebhookResult::Created)
+        WhatsAppResultHeader::Created
     };
-    Ok(WhatsAppOutcome {
-        result,
+    let outcome = WhatsAppOutcome {
+        result: stored.result(),
         reason: None,
         messages: Some(messages),
         acknowledged: Some(acknowledged),
-    })
+    };
+    Ok((stored, outcome))
 }
 
 /// `Ok` when the one `X-Hub-Signature-256` is the HMAC of the raw body under the app secret;
@@ -287,4 +300,40 @@ pub struct WhatsAppSignatureHeader {
         pattern = r"^(sha256=)?[0-9a-fA-F]{64}$"
     )]
     pub x_hub_signature_256: String,
+}
+
+/// What `X-Webhook-Result` says of a 200 to a delivery. One delivery can hold new messages and
+/// redelivered ones, so `created` means at least one was new; `duplicate` that all were stored
+/// before, as a redelivery by Meta is; `acknowledged` that there was no message to store.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WhatsAppResultHeader {
+    Created,
+    Duplicate,
+    Acknowledged,
+}
+
+impl WhatsAppResultHeader {
+    /// The request's result (its log line's `result`), whose name is the header's value.
+    fn result(self) -> WhatsAppResult {
+        match self {
+            Self::Created => WhatsAppResult::Delivery(WebhookResult::Created),
+            Self::Duplicate => WhatsAppResult::Delivery(WebhookResult::Duplicate),
+            Self::Acknowledged => WhatsAppResult::Acknowledged,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_result_header_values_are_the_logged_results() {
+        use WhatsAppResultHeader::{Acknowledged, Created, Duplicate};
+        for stored in [Created, Duplicate, Acknowledged] {
+            let documented = serde_json::to_value(stored).unwrap();
+            assert_eq!(documented, stored.result().as_str());
+        }
+    }
 }

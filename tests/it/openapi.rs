@@ -278,6 +278,12 @@ async fn the_contracts_parameters_headers_and_bodies_are_documented() {
         resolve(&document, result)["enum"],
         json!(["created", "duplicate"])
     );
+    let result = &document["paths"]["/webhook/whatsapp"]["post"]["responses"]["200"]["headers"]["X-Webhook-Result"]
+        ["schema"];
+    assert_eq!(
+        resolve(&document, result)["enum"],
+        json!(["created", "duplicate", "acknowledged"])
+    );
     app.stop().await;
 }
 

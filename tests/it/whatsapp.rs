@@ -435,6 +435,74 @@ async fn statuses_and_other_fields_are_acknowledged_and_counted_not_stored() {
     app.stop().await;
 }
 
+/// Posts `body` signed as Meta signs it; returns the status, `X-Webhook-Result` (when sent) and
+/// the JSON answer.
+async fn deliver_with_result(app: &TestApp, body: &[u8]) -> (StatusCode, Option<String>, Value) {
+    let signature = meta_signature(body);
+    let response = post(app, body, &[("X-Hub-Signature-256", &signature)]).await;
+    let result = response
+        .headers()
+        .get("x-webhook-result")
+        .map(|value| value.to_str().unwrap().to_string());
+    (response.status(), result, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_200_says_whether_a_delivery_created_duplicated_or_only_acknowledged() {
+    let app = spawn().await;
+    let ok = |result: &str| {
+        (
+            StatusCode::OK,
+            Some(result.to_string()),
+            json!({"status": "ok"}),
+        )
+    };
+    let several = fixture("several_messages");
+    assert_eq!(deliver_with_result(&app, &several).await, ok("created"));
+    assert_eq!(app.row_count(), 3);
+    // Meta's redelivery: every message was stored before.
+    assert_eq!(deliver_with_result(&app, &several).await, ok("duplicate"));
+    assert_eq!(app.row_count(), 3);
+    // Two stored messages and a new one: the delivery created one.
+    let mixed = fixture_with("several_messages", |body| {
+        body["entry"][0]["changes"][0]["value"]["messages"][2]["id"] = json!("wamid.new");
+    });
+    assert_eq!(deliver_with_result(&app, &mixed).await, ok("created"));
+    assert_eq!(app.row_count(), 4);
+    // No message at all: statuses, or a change of another field.
+    let other = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "account_update",
+         "value": {"phone_number": "15550783881", "event": "VERIFIED_ACCOUNT"}},
+    ]}]});
+    for body in [fixture("status_update"), other.to_string().into_bytes()] {
+        assert_eq!(deliver_with_result(&app, &body).await, ok("acknowledged"));
+    }
+    // A delivery of messages stored before and statuses is still a duplicate: a message was
+    // carried, and nothing was new.
+    let status_update: Value = serde_json::from_slice(&fixture("status_update")).unwrap();
+    let with_statuses = fixture_with("several_messages", |body| {
+        body["entry"][0]["changes"][0]["value"]["statuses"] =
+            status_update["entry"][0]["changes"][0]["value"]["statuses"].clone();
+    });
+    assert_eq!(
+        deliver_with_result(&app, &with_statuses).await,
+        ok("duplicate")
+    );
+    assert_eq!(app.row_count(), 4);
+
+    // A refusal says nothing of a result: nothing was stored.
+    let response = post(&app, &several, &[("X-Hub-Signature-256", "sha256=00")]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("x-webhook-result").is_none());
+    let bad = fixture_with("text", |body| {
+        body["entry"][0]["changes"][0]["value"]["messages"][0]["from"] = json!("x");
+    });
+    let (status, result, _) = deliver_with_result(&app, &bad).await;
+    assert_eq!((status, result), (StatusCode::UNPROCESSABLE_ENTITY, None));
+    assert_eq!(app.row_count(), 4);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_missing_wrong_or_repeated_signature_is_401_and_stores_nothing() {
     let app = spawn().await;
