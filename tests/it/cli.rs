@@ -420,6 +420,62 @@ async fn send_one_message_from_flags_then_again_counts_created_then_duplicate() 
 }
 
 #[tokio::test]
+async fn send_in_the_default_style_prints_its_summary_as_it_always_has() {
+    let app = TestApp::spawn().await;
+    let args = [
+        "--message-id",
+        "m1",
+        "--from",
+        "+919876543210",
+        "--to",
+        "+14155550100",
+        "--text",
+        "Hello",
+    ];
+    let table = send(&app, &args, None).await;
+    assert_eq!(table.code, Some(0), "{table:?}");
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "messages    1",
+            "sent        1",
+            "accepted    1 (created 1, duplicate 0)",
+            "rejected    0",
+            "failed      0",
+        ],
+        "{table:?}"
+    );
+    // The rest are timings: only their shape is known.
+    assert_eq!(lines.len(), 8, "{table:?}");
+    assert!(lines[5].starts_with("elapsed     "), "{table:?}");
+    assert!(lines[6].starts_with("throughput  ") && lines[6].ends_with(" messages/s"));
+    assert!(lines[7].starts_with("latency     p50 "), "{table:?}");
+
+    let mut again = args.to_vec();
+    again.push("--json");
+    let json = send(&app, &again, None).await;
+    assert_eq!(json.code, Some(0), "{json:?}");
+    assert!(
+        json.stdout.starts_with(
+            r#"{"messages":1,"sent":1,"accepted":1,"created":0,"duplicate":1,"rejected":{},"failed":0,"elapsed_s":"#
+        ),
+        "{json:?}"
+    );
+    let summary = json_of(&json);
+    let keys: Vec<&str> = summary
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 10, "{summary}");
+    assert!(summary["throughput_per_s"].is_number(), "{summary}");
+    assert!(summary["latency_ms"]["p50"].is_number(), "{summary}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn send_then_list_and_stats_agree_exactly_with_the_api() {
     let app = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -614,6 +670,10 @@ async fn total_messages(url: &str) -> Value {
     stats["total_messages"].clone()
 }
 
+/// How many of the first 40 deliveries `--scheme whatsapp --generate` makes for seed 3 carry
+/// statuses and no message.
+const SEED3_STATUS_ONLY: u64 = 8;
+
 #[tokio::test]
 async fn send_whatsapp_stores_every_message_of_generated_deliveries_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -649,11 +709,38 @@ async fn send_whatsapp_stores_every_message_of_generated_deliveries_once() {
     assert_eq!(summary["messages_accepted"], json!(messages));
     assert!(summary["messages_per_s"].is_number(), "{summary}");
     assert_eq!(total_messages(&server.url).await, json!(messages));
+    // Seed 3's 40 deliveries: SEED3_STATUS_ONLY carry statuses only, the rest new messages.
+    let counts = |summary: &Value| {
+        (
+            summary["created"].clone(),
+            summary["duplicate"].clone(),
+            summary["acknowledged"].clone(),
+        )
+    };
+    assert_eq!(
+        counts(&summary),
+        (
+            json!(40 - SEED3_STATUS_ONLY),
+            json!(0),
+            json!(SEED3_STATUS_ONLY)
+        ),
+        "{summary}"
+    );
 
-    // Meta's redeliveries add nothing.
+    // Meta's redeliveries add nothing: every delivery of messages is a duplicate now.
     let again = run_app(&env, &args, None).await;
     assert_eq!(again.code, Some(0), "{again:?}");
-    assert_eq!(json_of(&again)["messages_accepted"], json!(messages));
+    let again = json_of(&again);
+    assert_eq!(again["messages_accepted"], json!(messages));
+    assert_eq!(
+        counts(&again),
+        (
+            json!(0),
+            json!(40 - SEED3_STATUS_ONLY),
+            json!(SEED3_STATUS_ONLY)
+        ),
+        "{again}"
+    );
     assert_eq!(total_messages(&server.url).await, json!(messages));
     server.signal("TERM");
     let (status, _, _) = server.wait_for_exit(crate::helpers::PATIENCE);
@@ -687,8 +774,35 @@ async fn send_whatsapp_posts_a_fixture_as_is_and_one_message_from_flags() {
     assert!(sent.stdout.starts_with("deliveries  1\n"), "{sent:?}");
     assert!(
         sent.stdout
+            .contains("accepted    1 (created 1, duplicate 0, acknowledged 0)\n"),
+        "{sent:?}"
+    );
+    assert!(
+        sent.stdout
             .contains("messages    3 in the deliveries, 3 in accepted ones; 0 statuses\n"),
         "{sent:?}"
+    );
+    // Meta's redelivery of it: a duplicate, in the table and in --json.
+    let resent = run_app(
+        &env,
+        &[
+            "send",
+            "--url",
+            &server.url,
+            "--scheme",
+            "whatsapp",
+            "--file",
+            fixture,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(resent.code, Some(0), "{resent:?}");
+    assert!(
+        resent
+            .stdout
+            .contains("accepted    1 (created 0, duplicate 1, acknowledged 0)\n"),
+        "{resent:?}"
     );
     let status_only = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -719,6 +833,14 @@ async fn send_whatsapp_posts_a_fixture_as_is_and_one_message_from_flags() {
         ),
         (&json!(1), &json!(0), &json!(1))
     );
+    assert_eq!(
+        (
+            &summary["created"],
+            &summary["duplicate"],
+            &summary["acknowledged"]
+        ),
+        (&json!(0), &json!(0), &json!(1))
+    );
 
     let one = run_app(
         &env,
@@ -738,11 +860,22 @@ async fn send_whatsapp_posts_a_fixture_as_is_and_one_message_from_flags() {
             "2025-06-08T21:00:05Z",
             "--text",
             "And one more",
+            "--json",
         ],
         None,
     )
     .await;
     assert_eq!(one.code, Some(0), "{one:?}");
+    let summary = json_of(&one);
+    assert_eq!(
+        (
+            &summary["created"],
+            &summary["duplicate"],
+            &summary["acknowledged"],
+            &summary["messages_accepted"]
+        ),
+        (&json!(1), &json!(0), &json!(0), &json!(1))
+    );
     let page: Value = reqwest::get(format!("{}/messages?from=%2B919876543210", server.url))
         .await
         .unwrap()

@@ -1,7 +1,8 @@
 //! Posting signed bodies to the server: each body signed once before the run where its scheme
 //! allows (a Standard Webhooks signature covers a timestamp, so it is made as the body is
 //! posted), then posted over one reused connection pool with exactly `concurrency` requests in
-//! flight, and each answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate).
+//! flight, and each answer read as an [`Outcome`] (`X-Webhook-Result` says created or duplicate,
+//! or for a WhatsApp delivery without messages, acknowledged).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -130,8 +131,12 @@ impl Signed {
 pub enum Outcome {
     /// 2xx, `X-Webhook-Result: created`.
     Created,
-    /// 2xx, `X-Webhook-Result: duplicate`: the id was already stored.
+    /// 2xx, `X-Webhook-Result: duplicate`: the id was already stored (for a delivery, every
+    /// message it carried was).
     Duplicate,
+    /// 2xx, `X-Webhook-Result: acknowledged`: a WhatsApp delivery that carried no message
+    /// (statuses or other fields only), so nothing to store.
+    Acknowledged,
     /// 2xx without the result header (a server other than ours).
     Accepted,
     /// Any other status; `detail` is the body's `detail`, flattened to one line.
@@ -141,6 +146,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The server took the request (a 2xx), whatever it made of it.
+    pub fn is_accepted(&self) -> bool {
+        matches!(
+            self,
+            Self::Created | Self::Duplicate | Self::Acknowledged | Self::Accepted
+        )
+    }
+
     /// An outcome every later message would share: a refused signature or an unreachable
     /// server. Sending on would only repeat it.
     pub fn is_fatal(&self) -> bool {
@@ -280,6 +293,7 @@ async fn post(
         return match result.as_deref() {
             Some("created") => Outcome::Created,
             Some("duplicate") => Outcome::Duplicate,
+            Some("acknowledged") => Outcome::Acknowledged,
             _ => Outcome::Accepted,
         };
     }

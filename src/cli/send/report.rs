@@ -62,6 +62,8 @@ pub struct Report {
     pub sent: usize,
     pub created: usize,
     pub duplicate: usize,
+    /// WhatsApp deliveries that carried no message (statuses or other fields only).
+    pub acknowledged: usize,
     /// Accepted by a server that did not say whether it was new.
     pub accepted_unlabelled: usize,
     /// Answers other than 2xx, by status, with the first detail seen for each.
@@ -97,6 +99,7 @@ impl Report {
             sent: 0,
             created: 0,
             duplicate: 0,
+            acknowledged: 0,
             accepted_unlabelled: 0,
             rejected: BTreeMap::new(),
             failed: 0,
@@ -113,10 +116,7 @@ impl Report {
     /// requests only.
     pub(super) fn record(&mut self, outcome: Outcome, latency: Duration, carried: Carried) {
         self.sent += 1;
-        if matches!(
-            outcome,
-            Outcome::Created | Outcome::Duplicate | Outcome::Accepted
-        ) {
+        if outcome.is_accepted() {
             self.messages_accepted += u64::from(carried.messages);
         }
         if outcome.is_fatal() && self.stopped_by.is_none() {
@@ -125,6 +125,7 @@ impl Report {
         match outcome {
             Outcome::Created => self.created += 1,
             Outcome::Duplicate => self.duplicate += 1,
+            Outcome::Acknowledged => self.acknowledged += 1,
             Outcome::Accepted => self.accepted_unlabelled += 1,
             Outcome::Rejected { status, detail } => {
                 self.rejected
@@ -148,9 +149,9 @@ impl Report {
             .expect("the histogram resizes itself for any latency below 2^62 µs (146,000 years)");
     }
 
-    /// Requests the server took (new or duplicate).
+    /// Requests the server took (new, duplicate, acknowledged or unlabelled).
     pub fn accepted(&self) -> usize {
-        self.created + self.duplicate + self.accepted_unlabelled
+        self.created + self.duplicate + self.acknowledged + self.accepted_unlabelled
     }
 
     /// Requests answered with anything but 2xx.
@@ -209,6 +210,7 @@ impl Report {
             accepted: self.accepted(),
             created: self.created,
             duplicate: self.duplicate,
+            acknowledged: self.acknowledged,
             rejected: self.rejected_by_status(),
             failed: self.failed,
             messages: u64::from(self.carried.messages),
@@ -281,6 +283,11 @@ impl Report {
             "{} (created {}, duplicate {}",
             summary.accepted, summary.created, summary.duplicate
         );
+        // Always shown for deliveries, as a delivery of statuses only is acknowledged. A flat
+        // message is never answered so by `/webhook`, so its line stays as it always was.
+        if self.unit == Unit::Delivery || self.acknowledged > 0 {
+            let _ = write!(accepted, ", acknowledged {}", self.acknowledged);
+        }
         if self.accepted_unlabelled > 0 {
             let _ = write!(accepted, ", unlabelled {}", self.accepted_unlabelled);
         }
@@ -351,8 +358,9 @@ pub struct Summary {
 }
 
 /// The figures of a run of WhatsApp deliveries, as `app send --scheme whatsapp --json` prints
-/// them: `sent` to `failed` count deliveries (requests); `messages` and `messages_accepted` the
-/// messages in the deliveries given and in those accepted; `statuses` the statuses given.
+/// them: `sent` to `failed` count deliveries (requests), `acknowledged` those that carried no
+/// message; `messages` and `messages_accepted` the messages in the deliveries given and in those
+/// accepted; `statuses` the statuses given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliverySummary {
     pub deliveries: usize,
@@ -360,6 +368,7 @@ pub struct DeliverySummary {
     pub accepted: usize,
     pub created: usize,
     pub duplicate: usize,
+    pub acknowledged: usize,
     /// Count by HTTP status, e.g. `{"422": 2}`.
     pub rejected: BTreeMap<String, usize>,
     pub failed: usize,
@@ -519,6 +528,27 @@ mod tests {
         assert_eq!(summary.throughput_per_s, 5.0);
         assert_eq!(summary.latency_ms.p50, Some(1.0));
         assert_eq!(summary.latency_ms.max, Some(3.0));
+        // Flat messages are never acknowledged: the line says nothing of it.
+        let table = report.table();
+        assert!(
+            table.contains("accepted    2 (created 1, duplicate 1)\n"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_server_that_labels_nothing_is_counted_unlabelled_beside_the_labelled() {
+        let mut report = Report::new(2, Carried::default(), Unit::Delivery);
+        for outcome in [Outcome::Acknowledged, Outcome::Accepted] {
+            report.record(outcome, Duration::from_millis(1), Carried::default());
+        }
+        assert!(report.all_accepted());
+        let table = report.table();
+        assert!(
+            table
+                .contains("accepted    2 (created 0, duplicate 0, acknowledged 1, unlabelled 1)\n"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -526,7 +556,11 @@ mod tests {
         let carrying = |messages, statuses| Carried { messages, statuses };
         let mut report = Report::new(3, carrying(7, 2), Unit::Delivery);
         report.record(Outcome::Created, Duration::from_millis(2), carrying(5, 0));
-        report.record(Outcome::Accepted, Duration::from_millis(1), carrying(0, 2));
+        report.record(
+            Outcome::Acknowledged,
+            Duration::from_millis(1),
+            carrying(0, 2),
+        );
         let invalid = Outcome::Rejected {
             status: 422,
             detail: "body.entry.0: bad".into(),
@@ -537,6 +571,10 @@ mod tests {
         assert_eq!(
             (summary.deliveries, summary.sent, summary.accepted),
             (3, 3, 2)
+        );
+        assert_eq!(
+            (summary.created, summary.duplicate, summary.acknowledged),
+            (1, 0, 1)
         );
         assert_eq!(
             (
@@ -556,6 +594,10 @@ mod tests {
         );
         let table = report.table();
         assert!(table.contains("deliveries"), "{table}");
+        assert!(
+            table.contains("accepted    2 (created 1, duplicate 0, acknowledged 1)\n"),
+            "{table}"
+        );
         assert!(
             table.contains("7 in the deliveries, 5 in accepted ones; 2 statuses"),
             "{table}"
