@@ -26,8 +26,8 @@ use serde::Serialize;
 use super::error::StorageError;
 use super::migrations;
 
-/// Pages copied per step: 4 MiB with SQLite's default 4 KiB pages.
-const PAGES_PER_STEP: i32 = 1024;
+/// Pages copied per step: 1 MiB with SQLite's default 4 KiB pages.
+const PAGES_PER_STEP: i32 = 256;
 /// The pause between two steps.
 const PAUSE_BETWEEN_STEPS: Duration = Duration::from_millis(2);
 
