@@ -161,8 +161,7 @@ pub(crate) fn remove<'a>(
     // lost some may now rank below someone outside, whom only the counts of every sender can
     // name (there is no index by count: see V3). So the table is rebuilt, and only then.
     let member_lost_some = {
-        let mut member =
-            conn.prepare_cached("SELECT 1 FROM top_senders WHERE from_msisdn = ?1")?;
+        let mut member = conn.prepare_cached("SELECT 1 FROM top_senders WHERE from_msisdn = ?1")?;
         let mut any = false;
         for sender in by_sender.keys() {
             if member.exists([sender])? {
@@ -173,7 +172,8 @@ pub(crate) fn remove<'a>(
         any
     };
     if member_lost_some {
-        conn.prepare_cached("DELETE FROM top_senders")?.execute([])?;
+        conn.prepare_cached("DELETE FROM top_senders")?
+            .execute([])?;
         conn.prepare_cached(
             "INSERT INTO top_senders (from_msisdn, message_count)
              SELECT from_msisdn, message_count FROM sender_counts

@@ -196,12 +196,13 @@ impl Pruner {
             path: path.to_path_buf(),
             source,
         };
-        let conn = connection::reopen_writer(&Filename::resolve(location)?).map_err(
-            |error| match error {
-                StorageError::Vanished => OpenError::Missing(path.to_path_buf()),
-                other => open_error(other),
-            },
-        )?;
+        let conn =
+            connection::reopen_writer(&Filename::resolve(location)?).map_err(
+                |error| match error {
+                    StorageError::Vanished => OpenError::Missing(path.to_path_buf()),
+                    other => open_error(other),
+                },
+            )?;
         check_schema(&conn, path)?;
         Ok(Self { conn })
     }
@@ -268,8 +269,8 @@ mod tests {
     use super::{Retention, bound_at, delete_older};
     use crate::config::Location;
     use crate::message::NewMessage;
-    use crate::storage::connection::{self, Filename};
     use crate::storage::aggregates::tests::sums_and_counts;
+    use crate::storage::connection::{self, Filename};
     use crate::storage::{insert, migrations, search};
     use crate::timestamp::{KeyBound, instant_key, parse_instant};
 
@@ -447,11 +448,19 @@ mod tests {
 
         store(
             &mut conn,
-            &[message("new", "+1", "2025-07-01T00:00:00Z", Some("zanzibar new"))],
+            &[message(
+                "new",
+                "+1",
+                "2025-07-01T00:00:00Z",
+                Some("zanzibar new"),
+            )],
         );
         let new_rowid = rowid_of(&conn, "new");
         assert_eq!(new_rowid, old_rowid, "SQLite gave the freed rowid again");
-        assert!(new_rowid > indexed_through(&conn), "the new row waits for the index");
+        assert!(
+            new_rowid > indexed_through(&conn),
+            "the new row waits for the index"
+        );
         assert_eq!(search::index_pending(&mut conn, 100).unwrap(), 1);
         assert_eq!(index_hits(&conn, "zanzibar new"), [new_rowid]);
         assert_eq!(
