@@ -12,7 +12,8 @@
 //!
 //! The copy is left in rollback-journal mode, one self-contained file with no `-wal` beside it,
 //! and is then opened afresh: `PRAGMA integrity_check` must say `ok`, and its messages are
-//! counted. A destination that exists is never touched; a copy that fails is removed.
+//! counted. A destination that exists is never touched (the folders above a new one are
+//! created); a copy that fails is removed.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -67,6 +68,16 @@ pub enum BackupError {
 /// Copies the database `source` is connected to into a new file at `destination`, checks the
 /// copy and counts its messages (see the module's documentation).
 pub(crate) fn copy(source: &Connection, destination: &Path) -> Result<BackupReport, BackupError> {
+    let create_error = |source| BackupError::Create {
+        path: destination.to_path_buf(),
+        source,
+    };
+    if let Some(folder) = destination
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(create_error)?;
+    }
     // Created here, exclusively, so that nothing that appears at the path meanwhile is replaced.
     match OpenOptions::new()
         .write(true)
@@ -77,12 +88,7 @@ pub(crate) fn copy(source: &Connection, destination: &Path) -> Result<BackupRepo
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
             return Err(BackupError::Exists(destination.to_path_buf()));
         }
-        Err(source) => {
-            return Err(BackupError::Create {
-                path: destination.to_path_buf(),
-                source,
-            });
-        }
+        Err(source) => return Err(create_error(source)),
     }
     let copied = copy_pages(source, destination).and_then(|()| inspect(destination));
     let outcome = match copied {

@@ -291,7 +291,7 @@ async fn a_backup_refuses_an_existing_file_and_leaves_it_as_it_was() {
         "not to be overwritten"
     );
 
-    let copy = dir.path().join("copy.db");
+    let copy = dir.path().join("nested").join("copy.db");
     let missing = dir.path().join("missing.db");
     let run = app_on(&missing, &["backup", copy.to_str().unwrap()]).await;
     assert_one_line_error(&run, 2, "no database at");
