@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             remaining: stored - older,
         }
     } else {
-        let deleted = pruner.delete_older(&bound, |_| {}).with_context(cannot)?;
+        let deleted = pruner.delete_older(&bound).with_context(cannot)?;
         Summary {
             before: describe(cutoff),
             dry_run: false,

@@ -150,13 +150,9 @@ pub(crate) fn bound_at(cutoff: Option<DateTime<Utc>>) -> KeyBound {
 pub struct Retention(Duration);
 
 impl Retention {
+    /// Keeps each message for `keep` after its `ts`.
     pub fn new(keep: Duration) -> Self {
         Self(keep)
-    }
-
-    /// How long a message is kept, counted from its `ts`.
-    pub fn keep(&self) -> Duration {
-        self.0
     }
 
     /// The instant before which messages are deleted at `now`; `None` when that is before any
@@ -218,20 +214,14 @@ impl Pruner {
     }
 
     /// Deletes every message with a `ts` earlier than `bound`, oldest first, a batch per
-    /// transaction with a pause between batches; `progress` hears the running total after each.
-    /// Returns how many it deleted. Interrupted, it leaves a consistent store with fewer old
-    /// messages.
-    pub fn delete_older(
-        &mut self,
-        bound: &KeyBound,
-        mut progress: impl FnMut(u64),
-    ) -> Result<u64, StorageError> {
+    /// transaction with a pause between batches. Returns how many it deleted. Interrupted, it
+    /// leaves a consistent store with fewer old messages.
+    pub fn delete_older(&mut self, bound: &KeyBound) -> Result<u64, StorageError> {
         let mut deleted = 0u64;
         loop {
             let started = Instant::now();
             let batch = delete_older(&mut self.conn, bound, PRUNE_BATCH)?;
             deleted += batch as u64;
-            progress(deleted);
             if batch < PRUNE_BATCH {
                 return Ok(deleted);
             }
