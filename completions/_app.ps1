@@ -31,6 +31,8 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored messages like GET /messages, reading the database file')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print the GET /stats figures, reading the database file')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database into a new file (online, while `app serve` writes) and check the copy')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the messages older than a date or an age, and say how many remain')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('healthcheck', 'healthcheck', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -49,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes')
             [CompletionResult]::new('--request-timeout-secs', '--request-timeout-secs', [CompletionResultType]::ParameterName, 'Seconds a request may take before it is answered 408 (so that shutdown always ends)')
             [CompletionResult]::new('--shutdown-drain-secs', '--shutdown-drain-secs', [CompletionResultType]::ParameterName, 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing')
+            [CompletionResult]::new('--retention', '--retention', [CompletionResultType]::ParameterName, 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -124,6 +127,27 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'app;backup' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'app;prune' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:')
+            [CompletionResult]::new('--before', '--before', [CompletionResultType]::ParameterName, 'Delete messages whose ts is earlier than this RFC 3339 instant, e.g. 2025-01-01T00:00:00Z')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Delete messages whose ts is more than this long ago: a whole number and a unit, s, m, h, d or w (e.g. 30d)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Count what would be deleted, delete nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'app;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -147,6 +171,8 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('send', 'send', [CompletionResultType]::ParameterValue, 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List stored messages like GET /messages, reading the database file')
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Print the GET /stats figures, reading the database file')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy the database into a new file (online, while `app serve` writes) and check the copy')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete the messages older than a date or an age, and say how many remain')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('healthcheck', 'healthcheck', [CompletionResultType]::ParameterValue, 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -168,6 +194,12 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             break
         }
         'app;help;stats' {
+            break
+        }
+        'app;help;backup' {
+            break
+        }
+        'app;help;prune' {
             break
         }
         'app;help;completions' {

@@ -16,6 +16,9 @@ _app() {
             ",$1")
                 cmd="app"
                 ;;
+            app,backup)
+                cmd="app__subcmd__backup"
+                ;;
             app,completions)
                 cmd="app__subcmd__completions"
                 ;;
@@ -31,6 +34,9 @@ _app() {
             app,migrate)
                 cmd="app__subcmd__migrate"
                 ;;
+            app,prune)
+                cmd="app__subcmd__prune"
+                ;;
             app,send)
                 cmd="app__subcmd__send"
                 ;;
@@ -42,6 +48,9 @@ _app() {
                 ;;
             app,stats)
                 cmd="app__subcmd__stats"
+                ;;
+            app__subcmd__help,backup)
+                cmd="app__subcmd__help__subcmd__backup"
                 ;;
             app__subcmd__help,completions)
                 cmd="app__subcmd__help__subcmd__completions"
@@ -57,6 +66,9 @@ _app() {
                 ;;
             app__subcmd__help,migrate)
                 cmd="app__subcmd__help__subcmd__migrate"
+                ;;
+            app__subcmd__help,prune)
+                cmd="app__subcmd__help__subcmd__prune"
                 ;;
             app__subcmd__help,send)
                 cmd="app__subcmd__help__subcmd__send"
@@ -77,12 +89,30 @@ _app() {
 
     case "${cmd}" in
         app)
-            opts="-h -V --help --version serve migrate sign send list stats completions healthcheck help"
+            opts="-h -V --help --version serve migrate sign send list stats backup prune completions healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        app__subcmd__backup)
+            opts="-h -V --database-url --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -127,8 +157,22 @@ _app() {
             return 0
             ;;
         app__subcmd__help)
-            opts="serve migrate sign send list stats completions healthcheck help"
+            opts="serve migrate sign send list stats backup prune completions healthcheck help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        app__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -197,6 +241,20 @@ _app() {
             return 0
             ;;
         app__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        app__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -322,6 +380,32 @@ _app() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        app__subcmd__prune)
+            opts="-h -V --database-url --before --older-than --dry-run --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         app__subcmd__send)
             opts="-h -V --scheme --secret --whatsapp-app-secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -393,7 +477,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
+            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --retention --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +528,10 @@ _app() {
                     return 0
                     ;;
                 --shutdown-drain-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

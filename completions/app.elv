@@ -28,6 +28,8 @@ set edit:completion:arg-completer[app] = {|@words|
             cand send 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
             cand list 'List stored messages like GET /messages, reading the database file'
             cand stats 'Print the GET /stats figures, reading the database file'
+            cand backup 'Copy the database into a new file (online, while `app serve` writes) and check the copy'
+            cand prune 'Delete the messages older than a date or an age, and say how many remain'
             cand completions 'Print a shell completion script'
             cand healthcheck 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -45,6 +47,7 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --max-body-bytes 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes'
             cand --request-timeout-secs 'Seconds a request may take before it is answered 408 (so that shutdown always ends)'
             cand --shutdown-drain-secs 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing'
+            cand --retention 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -114,6 +117,25 @@ set edit:completion:arg-completer[app] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'app;backup'= {
+            cand --database-url 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:'
+            cand --json 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'app;prune'= {
+            cand --database-url 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:'
+            cand --before 'Delete messages whose ts is earlier than this RFC 3339 instant, e.g. 2025-01-01T00:00:00Z'
+            cand --older-than 'Delete messages whose ts is more than this long ago: a whole number and a unit, s, m, h, d or w (e.g. 30d)'
+            cand --dry-run 'Count what would be deleted, delete nothing'
+            cand --json 'Print JSON (for `list` and `stats` exactly the API''s body) instead of tables'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'app;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -135,6 +157,8 @@ set edit:completion:arg-completer[app] = {|@words|
             cand send 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
             cand list 'List stored messages like GET /messages, reading the database file'
             cand stats 'Print the GET /stats figures, reading the database file'
+            cand backup 'Copy the database into a new file (online, while `app serve` writes) and check the copy'
+            cand prune 'Delete the messages older than a date or an age, and say how many remain'
             cand completions 'Print a shell completion script'
             cand healthcheck 'Ask a running server''s /health/ready; exit 0 when ready, 1 otherwise'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -150,6 +174,10 @@ set edit:completion:arg-completer[app] = {|@words|
         &'app;help;list'= {
         }
         &'app;help;stats'= {
+        }
+        &'app;help;backup'= {
+        }
+        &'app;help;prune'= {
         }
         &'app;help;completions'= {
         }

@@ -32,6 +32,8 @@ complete -c app -n "__fish_app_needs_command" -f -a "sign" -d 'Print the signatu
 complete -c app -n "__fish_app_needs_command" -f -a "send" -d 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
 complete -c app -n "__fish_app_needs_command" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
 complete -c app -n "__fish_app_needs_command" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
+complete -c app -n "__fish_app_needs_command" -f -a "backup" -d 'Copy the database into a new file (online, while `app serve` writes) and check the copy'
+complete -c app -n "__fish_app_needs_command" -f -a "prune" -d 'Delete the messages older than a date or an age, and say how many remain'
 complete -c app -n "__fish_app_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c app -n "__fish_app_needs_command" -f -a "healthcheck" -d 'Ask a running server\'s /health/ready; exit 0 when ready, 1 otherwise'
 complete -c app -n "__fish_app_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -50,6 +52,7 @@ complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to liste
 complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l retention -d 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand migrate" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
@@ -100,18 +103,31 @@ complete -c app -n "__fish_app_using_subcommand stats" -l database-url -d 'SQLit
 complete -c app -n "__fish_app_using_subcommand stats" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
 complete -c app -n "__fish_app_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand backup" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand backup" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
+complete -c app -n "__fish_app_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c app -n "__fish_app_using_subcommand prune" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
+complete -c app -n "__fish_app_using_subcommand prune" -l before -d 'Delete messages whose ts is earlier than this RFC 3339 instant, e.g. 2025-01-01T00:00:00Z' -r
+complete -c app -n "__fish_app_using_subcommand prune" -l older-than -d 'Delete messages whose ts is more than this long ago: a whole number and a unit, s, m, h, d or w (e.g. 30d)' -r
+complete -c app -n "__fish_app_using_subcommand prune" -l dry-run -d 'Count what would be deleted, delete nothing'
+complete -c app -n "__fish_app_using_subcommand prune" -l json -d 'Print JSON (for `list` and `stats` exactly the API\'s body) instead of tables'
+complete -c app -n "__fish_app_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c app -n "__fish_app_using_subcommand prune" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand healthcheck" -l url -d 'Base URL of the server to ask' -r
 complete -c app -n "__fish_app_using_subcommand healthcheck" -l timeout-secs -d 'Seconds to wait for an answer' -r
 complete -c app -n "__fish_app_using_subcommand healthcheck" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand healthcheck" -s V -l version -d 'Print version'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "serve" -d 'Serve the HTTP API'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "sign" -d 'Print the signature header(s) of exactly the bytes given, in any sender style (--scheme)'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "send" -d 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "completions" -d 'Print a shell completion script'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "healthcheck" -d 'Ask a running server\'s /health/ready; exit 0 when ready, 1 otherwise'
-complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats completions healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "serve" -d 'Serve the HTTP API'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "migrate" -d 'Apply the embedded schema migrations to DATABASE_URL (--status: list them)'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "sign" -d 'Print the signature header(s) of exactly the bytes given, in any sender style (--scheme)'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "send" -d 'Post signed messages (or WhatsApp deliveries) to a running server and sum up its answers'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "list" -d 'List stored messages like GET /messages, reading the database file'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "stats" -d 'Print the GET /stats figures, reading the database file'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "backup" -d 'Copy the database into a new file (online, while `app serve` writes) and check the copy'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "prune" -d 'Delete the messages older than a date or an age, and say how many remain'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "completions" -d 'Print a shell completion script'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "healthcheck" -d 'Ask a running server\'s /health/ready; exit 0 when ready, 1 otherwise'
+complete -c app -n "__fish_app_using_subcommand help; and not __fish_seen_subcommand_from serve migrate sign send list stats backup prune completions healthcheck help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -36,6 +36,8 @@ pub const WHATSAPP_MESSAGES_TOTAL: &str = "whatsapp_messages_total";
 /// `whatsapp_events_total{kind}`: what acknowledged deliveries carried besides messages:
 /// `status` reports and changes of an `other` field. Counted, not stored.
 pub const WHATSAPP_EVENTS_TOTAL: &str = "whatsapp_events_total";
+/// `messages_pruned_total`: messages the server deleted as older than `RETENTION`.
+pub const MESSAGES_PRUNED_TOTAL: &str = "messages_pruned_total";
 /// `request_latency_ms`: histogram of request latency in milliseconds.
 pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
 /// The `path` label of every request no route matched, so hostile URLs cannot grow the labels.
@@ -133,6 +135,10 @@ fn describe() {
     metrics::describe_counter!(
         WHATSAPP_EVENTS_TOTAL,
         "Status reports and other changes in acknowledged WhatsApp deliveries, not stored"
+    );
+    metrics::describe_counter!(
+        MESSAGES_PRUNED_TOTAL,
+        "Messages deleted by the server as older than RETENTION"
     );
     metrics::describe_histogram!(
         REQUEST_LATENCY_MS,

@@ -4,12 +4,14 @@
 //! are flattened into them.
 
 pub mod args;
+pub mod backup;
 pub mod completions;
 pub mod exit;
 pub mod healthcheck;
 pub mod list;
 pub mod migrate;
 pub mod output;
+pub mod prune;
 pub mod send;
 pub mod serve;
 pub mod sign;
@@ -46,6 +48,10 @@ pub enum Command {
     List(list::Args),
     /// Print the GET /stats figures, reading the database file
     Stats(stats::Args),
+    /// Copy the database into a new file (online, while `app serve` writes) and check the copy
+    Backup(backup::Args),
+    /// Delete the messages older than a date or an age, and say how many remain
+    Prune(prune::Args),
     /// Print a shell completion script
     Completions(completions::Args),
     /// Ask a running server's /health/ready; exit 0 when ready, 1 otherwise
@@ -64,6 +70,8 @@ impl Cli {
             Command::Send(args) => send::run(args),
             Command::List(args) => list::run(args),
             Command::Stats(args) => stats::run(args),
+            Command::Backup(args) => backup::run(args),
+            Command::Prune(args) => prune::run(args),
             Command::Completions(args) => completions::run(args),
             Command::Healthcheck(args) => healthcheck::run(args),
         }

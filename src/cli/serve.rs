@@ -6,9 +6,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::args::DatabaseArgs;
+use super::prune::Age;
 use crate::config::{Location, LogLevel};
 use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
-use crate::storage::Storage;
+use crate::storage::{Retention, Storage};
 use crate::telemetry;
 
 /// Exit code for a configuration the server refuses to start with.
@@ -82,6 +83,13 @@ pub struct Args {
     /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing
     #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
     pub shutdown_drain_secs: u64,
+
+    /// Keep messages this long after their ts, then delete them, in small batches while the
+    /// writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or
+    /// empty: keep every message)
+    // Read as text and checked in `Config`, like WEBHOOK_TOLERANCE_SECS.
+    #[arg(long, env = "RETENTION", value_name = "AGE")]
+    pub retention: Option<String>,
 }
 
 /// What `app serve` runs with: the arguments checked and typed once, before anything starts.
@@ -91,6 +99,8 @@ struct Config {
     host: String,
     port: u16,
     settings: Settings,
+    /// `RETENTION`: how long messages are kept, `None` for ever.
+    retention: Option<Age>,
 }
 
 /// A setting the server refuses to start with: the variable, and why.
@@ -115,10 +125,18 @@ impl TryFrom<Args> for Config {
             message,
         })?;
         let timestamp_tolerance = timestamp_tolerance(&args.tolerance_secs)?;
+        // Empty is unset, as Compose passes a variable through when the caller has none.
+        let retention = args
+            .retention
+            .as_deref()
+            .filter(|text| !text.is_empty())
+            .map(retention)
+            .transpose()?;
         Ok(Self {
             location,
             host: args.host,
             port: args.port,
+            retention,
             settings: Settings {
                 secret,
                 previous_secret: args.previous_secret.and_then(WebhookSecret::new),
@@ -151,6 +169,24 @@ fn timestamp_tolerance(text: &str) -> Result<Duration, Refusal> {
         })
 }
 
+/// The shortest `RETENTION`: anything shorter would delete messages that senders may still be
+/// retrying, or that were acknowledged a moment ago.
+const MIN_RETENTION: Duration = Duration::from_secs(3_600);
+
+/// `RETENTION`: an [`Age`] of at least [`MIN_RETENTION`].
+fn retention(text: &str) -> Result<Age, Refusal> {
+    text.parse::<Age>()
+        .ok()
+        .filter(|age| age.duration() >= MIN_RETENTION)
+        .ok_or_else(|| Refusal {
+            variable: "RETENTION",
+            message: format!(
+                "RETENTION must be a whole number and a unit, s, m, h, d or w, of at least 1h \
+                 (e.g. 90d), not {text:?}: refusing to start"
+            ),
+        })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _logs = telemetry::init_json_logs(args.log_level.into());
     let config = match Config::try_from(args) {
@@ -164,7 +200,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
-        let storage = match Storage::open(&location) {
+        let retention = config.retention.map(|age| Retention::new(age.duration()));
+        let storage = match Storage::open_with(&location, retention) {
             Ok(storage) => storage,
             Err(error) => {
                 tracing::error!(database = %location, error = %error, "cannot open the database");
@@ -187,6 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             database = %location,
             journal_mode = %durability.journal_mode,
             synchronous = %durability.synchronous,
+            retention = config.retention.map(|age| age.to_string()),
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );

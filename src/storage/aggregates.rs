@@ -2,7 +2,8 @@
 //! without counting rows: `totals`, `sender_counts`, `top_senders` and `time_counts` (see the
 //! migrations). They are brought up to date once per inserted batch, in the inserting
 //! transaction, by [`add`]: the writer's batches and bulk loads both go through
-//! [`super::insert::insert_messages`], which calls it.
+//! [`super::insert::insert_messages`], which calls it. Rows deleted by a prune are taken out
+//! again by [`remove`], in the deleting transaction ([`super::prune::delete_older`]).
 
 use std::collections::BTreeMap;
 
@@ -104,8 +105,88 @@ fn update_top_senders(conn: &Connection, touched: Vec<(&str, i64)>) -> Result<()
     Ok(())
 }
 
+/// Takes `removed` (the sender and `ts_key` of each message just deleted) out of every
+/// aggregate. A sender or a day or minute left with no message loses its row, as if it had never
+/// been counted.
+pub(crate) fn remove<'a>(
+    conn: &Connection,
+    removed: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), StorageError> {
+    let mut by_sender: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut by_prefix: BTreeMap<(usize, &str), i64> = BTreeMap::new();
+    let mut messages = 0i64;
+    for (sender, ts_key) in removed {
+        messages += 1;
+        *by_sender.entry(sender).or_default() += 1;
+        for length in [DAY_PREFIX, MINUTE_PREFIX] {
+            let prefix = ts_key.get(..length).unwrap_or(ts_key);
+            *by_prefix.entry((length, prefix)).or_default() += 1;
+        }
+    }
+    if messages == 0 {
+        return Ok(());
+    }
+
+    let mut senders_gone = 0i64;
+    {
+        let mut subtract = conn.prepare_cached(
+            "UPDATE sender_counts SET message_count = message_count - ?2 WHERE from_msisdn = ?1",
+        )?;
+        let mut drop_empty = conn.prepare_cached(
+            "DELETE FROM sender_counts WHERE from_msisdn = ?1 AND message_count <= 0",
+        )?;
+        for (&sender, &count) in &by_sender {
+            subtract.execute(params![sender, count])?;
+            senders_gone += i64::try_from(drop_empty.execute([sender])?).unwrap_or(0);
+        }
+    }
+    conn.prepare_cached("UPDATE totals SET messages = messages - ?1, senders = senders - ?2")?
+        .execute(params![messages, senders_gone])?;
+    {
+        let mut subtract = conn.prepare_cached(
+            "UPDATE time_counts SET message_count = message_count - ?3
+              WHERE prefix_length = ?1 AND prefix = ?2",
+        )?;
+        let mut drop_empty = conn.prepare_cached(
+            "DELETE FROM time_counts
+              WHERE prefix_length = ?1 AND prefix = ?2 AND message_count <= 0",
+        )?;
+        for ((length, prefix), count) in by_prefix {
+            subtract.execute(params![length as i64, prefix, count])?;
+            drop_empty.execute(params![length as i64, prefix])?;
+        }
+    }
+
+    // A sender outside the top ten only lost messages, so it cannot have moved up; a member that
+    // lost some may now rank below someone outside, whom only the counts of every sender can
+    // name (there is no index by count: see V3). So the table is rebuilt, and only then.
+    let member_lost_some = {
+        let mut member = conn.prepare_cached("SELECT 1 FROM top_senders WHERE from_msisdn = ?1")?;
+        let mut any = false;
+        for sender in by_sender.keys() {
+            if member.exists([sender])? {
+                any = true;
+                break;
+            }
+        }
+        any
+    };
+    if member_lost_some {
+        conn.prepare_cached("DELETE FROM top_senders")?
+            .execute([])?;
+        conn.prepare_cached(
+            "INSERT INTO top_senders (from_msisdn, message_count)
+             SELECT from_msisdn, message_count FROM sender_counts
+              ORDER BY message_count DESC, from_msisdn
+              LIMIT ?1",
+        )?
+        .execute([TOP_SENDERS])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rusqlite::Connection;
 
     use crate::message::NewMessage;
@@ -119,7 +200,7 @@ mod tests {
     }
 
     /// Every aggregate, as the batch-by-batch sums left it, and as counting the rows gives it.
-    fn sums_and_counts(conn: &Connection) -> [(String, String); 4] {
+    pub(crate) fn sums_and_counts(conn: &Connection) -> [(String, String); 4] {
         let text = |sql: &str| -> String {
             let mut statement = conn.prepare(sql).unwrap();
             let rows: Vec<String> = statement

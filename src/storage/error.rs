@@ -40,6 +40,13 @@ pub enum OpenError {
     /// A file no migration has run on.
     #[error("{} has no schema yet", .0.display())]
     NoSchema(PathBuf),
+    /// A file at another schema version than this binary's: older, or written by a newer one.
+    #[error("{} is at schema version {found}, this binary's is {expected}", .path.display())]
+    SchemaVersion {
+        path: PathBuf,
+        found: i64,
+        expected: i64,
+    },
     #[error("cannot open {}", .path.display())]
     Open {
         path: PathBuf,

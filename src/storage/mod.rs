@@ -2,7 +2,9 @@
 //!
 //! - [`Storage`], the server's handle: inserts go to the one writer, reads run on a small pool
 //!   of read-only connections on tokio's blocking threads, never on the async workers;
-//! - [`ReadOnlyStorage`], the same reads on an existing file, for `app list` and `app stats`;
+//! - [`ReadOnlyStorage`], the same reads on an existing file, for `app list` and `app stats`,
+//!   and its online backup into a new file, for `app backup`;
+//! - [`Pruner`], deleting old messages from an existing file, for `app prune`;
 //! - [`BulkLoad`], filling a file outside any server (the benchmark's data sets, tests);
 //! - [`migrate`] and [`migration_status`], for `app migrate`.
 //!
@@ -14,7 +16,9 @@
 //! - `readers`: the pool of read-only connections;
 //! - `writer`: the one writer thread and its group commit;
 //! - `insert`: storing messages exactly once, the one way every row is stored;
-//! - `aggregates`: the sums behind `/stats` and some totals, kept per inserted batch;
+//! - `aggregates`: the sums behind `/stats` and some totals, kept per inserted or deleted batch;
+//! - `prune`: deleting old messages, the one way rows leave, and [`Retention`];
+//! - `backup`: the online backup and the check of the copy;
 //! - `queries`: the reads behind `/messages` and `/stats`;
 //! - `search`: what `q` matches, and the substring-search index behind it;
 //! - `migrations`: the embedded schema migrations.
@@ -30,12 +34,14 @@
 //! acknowledged.
 
 pub(crate) mod aggregates;
+pub(crate) mod backup;
 pub(crate) mod bulk_load;
 pub(crate) mod connection;
 pub(crate) mod error;
 pub(crate) mod file_identity;
 pub(crate) mod insert;
 pub(crate) mod migrations;
+pub(crate) mod prune;
 pub(crate) mod queries;
 pub(crate) mod read_only;
 pub(crate) mod readers;
@@ -47,6 +53,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+pub use backup::{BackupError, BackupReport};
 pub use bulk_load::BulkLoad;
 pub use connection::Durability;
 pub use error::{OpenError, StorageError};
@@ -54,6 +61,7 @@ pub use insert::Insertion;
 pub use migrations::{
     Applied, Migrated, Migration, MigrationStatus, latest_schema_version, migrate, migration_status,
 };
+pub use prune::{Pruner, Retention, age_before};
 pub use queries::{MessageRow, Page, SenderCount, Stats};
 pub use read_only::ReadOnlyStorage;
 pub use search::search_matches;
@@ -82,13 +90,22 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
     pub fn open(location: &Location) -> Result<Self, StorageError> {
+        Self::open_with(location, None)
+    }
+
+    /// Like [`Storage::open`]; with a `retention`, the writer also deletes the messages older
+    /// than it, a small batch at a time while it has nothing to commit.
+    pub fn open_with(
+        location: &Location,
+        retention: Option<Retention>,
+    ) -> Result<Self, StorageError> {
         let filename = Filename::resolve(location)?;
         let mut conn = connection::open_writer(&filename)?;
         migrations::run(&mut conn)?;
         let durability = Arc::new(Durability::read(&conn)?);
         let file = Arc::new(DatabaseFile::new(filename));
         let readers = Arc::new(Readers::new(Arc::clone(&file)));
-        let writer = writer::spawn(conn, Arc::clone(&file), Arc::clone(&readers));
+        let writer = writer::spawn(conn, Arc::clone(&file), Arc::clone(&readers), retention);
         Ok(Self {
             file,
             readers,

@@ -1,8 +1,11 @@
-//! The read-only handle on an existing database file, for `app list` and `app stats`: the same
-//! reads as the server's, on one read-only connection, without a writer.
+//! The read-only handle on an existing database file, for `app list`, `app stats` and
+//! `app backup`: the same reads as the server's, on one read-only connection, without a writer.
+
+use std::path::Path;
 
 use rusqlite::Connection;
 
+use super::backup::{self, BackupError, BackupReport};
 use super::connection::{self, Filename};
 use super::error::{OpenError, StorageError};
 use super::queries::{self, Page, Stats};
@@ -51,6 +54,13 @@ impl ReadOnlyStorage {
     /// The `GET /stats` figures.
     pub fn stats(&self) -> Result<Stats, StorageError> {
         queries::stats(&self.conn)
+    }
+
+    /// Copies the database into a new file at `destination` with SQLite's online backup API,
+    /// one consistent snapshot even while a server writes, then checks the copy
+    /// (`integrity_check`) and counts its messages. An existing file is refused, untouched.
+    pub fn backup_to(&self, destination: &Path) -> Result<BackupReport, BackupError> {
+        backup::copy(&self.conn, destination)
     }
 
     /// How many stored rows the search index has not taken in yet (searches read them one by

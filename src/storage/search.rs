@@ -9,6 +9,10 @@
 //! same function `contains_ci` compares with ([`search_fold`]), so any text that contains the
 //! needle contains each of the lower-cased needle's trigrams; and rows not yet indexed (rowids
 //! after `search_progress.indexed_through`) are always candidates too.
+//!
+//! Rows leave only through `prune`, which removes their entries from the index in the same
+//! transaction and brings `indexed_through` down to the highest rowid left, so that a rowid
+//! SQLite hands out again is never taken for one already indexed.
 
 use std::collections::HashSet;
 

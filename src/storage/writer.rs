@@ -12,6 +12,13 @@
 //! the backlog has grown past [`INDEX_BACKLOG`]. Searches read the backlog too, so this
 //! only decides when the index's cost is paid, never what a search finds.
 //!
+//! With a [`Retention`], the writer also deletes the messages older than it ([`prune`]), in
+//! steps of [`RETENTION_STEP`] rows, only when it is idle and has nothing to index: so pruning
+//! never holds up a commit by more than one short step, and under unbroken traffic it waits. A
+//! pass starts after new rows were committed (they may be old already) and at least every
+//! [`RETENTION_CHECK_EVERY`] (time alone moves the bound); it goes on step by step while steps
+//! come back full, and one INFO line sums up a pass that deleted something.
+//!
 //! A batch that fails is answered with errors as a whole (nothing of it was committed), the
 //! connection is dropped and the failure recorded until a later commit succeeds; see
 //! [`super::file_identity`] for how a removed or replaced database file is handled.
@@ -20,16 +27,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use chrono::{SecondsFormat, SubsecRound as _, Utc};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::StorageError;
 use super::file_identity::{DatabaseFile, FileId};
 use super::insert::{Insertion, insert_messages};
+use super::prune::{self, Retention};
 use super::readers::Readers;
 use super::{connection, migrations, search};
 use crate::message::NewMessage;
-use crate::timestamp;
+use crate::{telemetry, timestamp};
 
 /// The most requests committed in one transaction. Each brings its messages: one, or a WhatsApp
 /// delivery's few (as many as fit in the body limit), so a transaction stays small.
@@ -47,6 +56,11 @@ const INDEX_STEP: usize = 1024;
 /// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
 /// backlog (which every search reads row by row) stops growing.
 const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
+/// Rows one retention step deletes, in one transaction: a few milliseconds of the writer's time
+/// (and one commit), so a message arriving meanwhile waits little more than for a batch.
+const RETENTION_STEP: usize = 256;
+/// The longest time between two retention passes: messages age past the bound with no traffic.
+const RETENTION_CHECK_EVERY: Duration = Duration::from_secs(60);
 
 enum Job {
     /// Messages to store together: answered with each one's outcome, in order, once committed.
@@ -94,6 +108,7 @@ pub(crate) fn spawn(
     conn: Connection,
     file: Arc<DatabaseFile>,
     readers: Arc<Readers>,
+    retention: Option<Retention>,
 ) -> WriterHandle {
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
     // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
@@ -113,6 +128,11 @@ pub(crate) fn spawn(
                 failure: recorded,
                 unindexed,
                 last_batch: Instant::now(),
+                retention: retention.map(|retention| RetentionPass {
+                    retention,
+                    due: Instant::now(),
+                    deleted: 0,
+                }),
                 // Without it the writer still works; it indexes only past the backlog limit.
                 timer: tokio::runtime::Builder::new_current_thread()
                     .enable_time()
@@ -194,8 +214,19 @@ struct Writer {
     unindexed: usize,
     /// When the last batch arrived: indexing waits for a quiet moment.
     last_batch: Instant,
+    /// With `RETENTION` set: when to prune next, and what the pass under way deleted.
+    retention: Option<RetentionPass>,
     /// A clock to wait on the queue with a timeout (a current-thread runtime with timers only).
     timer: Option<tokio::runtime::Runtime>,
+}
+
+/// Where the writer is with `RETENTION`.
+struct RetentionPass {
+    retention: Retention,
+    /// The next step may run from then on (once the writer is idle).
+    due: Instant,
+    /// Deleted by the pass under way, logged when it ends.
+    deleted: u64,
 }
 
 impl Writer {
@@ -227,10 +258,14 @@ impl Writer {
             self.record(failure.clone(), messages.len());
             match (outcome, &failure) {
                 (Ok(insertions), _) => {
-                    self.unindexed += insertions
+                    let created = insertions
                         .iter()
                         .filter(|insertion| **insertion == Insertion::Created)
                         .count();
+                    self.unindexed += created;
+                    if let Some(pass) = self.retention.as_mut().filter(|_| created > 0) {
+                        pass.due = Instant::now();
+                    }
                     let mut insertions = insertions.into_iter();
                     for (reply, count) in replies.drain(..) {
                         let _ = reply.send(Ok(insertions.by_ref().take(count).collect()));
@@ -256,26 +291,27 @@ impl Writer {
         }
     }
 
-    /// Waits for the next jobs; `false` once the queue is closed and empty. While rows wait for
-    /// the search index and no job has come for [`IDLE_BEFORE_INDEXING`], it indexes them a step
-    /// at a time, looking at the queue between steps.
+    /// Waits for the next jobs; `false` once the queue is closed and empty. While there is idle
+    /// work (rows waiting for the search index, or a retention step due) and no job has come for
+    /// [`IDLE_BEFORE_INDEXING`], it does that work a step at a time, looking at the queue
+    /// between steps.
     fn next_batch(&mut self, queue: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) -> bool {
         loop {
-            let timer = match &self.timer {
-                Some(timer) if self.unindexed > 0 => timer,
+            let (timer, due) = match (&self.timer, self.idle_work_due()) {
+                (Some(timer), Some(due)) => (timer, due),
                 _ => {
                     let received = queue.blocking_recv_many(jobs, MAX_BATCH) > 0;
                     self.last_batch = Instant::now();
                     return received;
                 }
             };
-            let quiet = self.last_batch.elapsed();
-            if quiet >= IDLE_BEFORE_INDEXING && queue.is_empty() && !queue.is_closed() {
-                self.index_step();
+            let now = Instant::now();
+            if now >= due && queue.is_empty() && !queue.is_closed() {
+                self.idle_step();
                 continue;
             }
-            let wait = IDLE_BEFORE_INDEXING
-                .saturating_sub(quiet)
+            let wait = due
+                .saturating_duration_since(now)
                 .max(Duration::from_millis(1));
             let received = timer.block_on(async {
                 tokio::time::timeout(wait, queue.recv_many(jobs, MAX_BATCH)).await
@@ -289,6 +325,69 @@ impl Writer {
                 Err(_elapsed) => continue,
             }
         }
+    }
+
+    /// When the writer may next work while idle: a quiet moment after the last batch when rows
+    /// wait for the index, else when the next retention step is due (and quiet); `None` when it
+    /// has nothing to do but wait for jobs.
+    fn idle_work_due(&self) -> Option<Instant> {
+        let quiet = self.last_batch + IDLE_BEFORE_INDEXING;
+        if self.unindexed > 0 {
+            return Some(quiet);
+        }
+        self.retention.as_ref().map(|pass| pass.due.max(quiet))
+    }
+
+    /// One step of idle work: indexing first, as searches read its backlog row by row.
+    fn idle_step(&mut self) {
+        if self.unindexed > 0 {
+            self.index_step();
+        } else {
+            self.retention_step();
+        }
+    }
+
+    /// Deletes a step of the messages older than the retention, on a healthy connection to the
+    /// file at the path (anything else waits for the next pass). A full step leaves the pass
+    /// going; a partial one ends it, logging what it deleted. A failure is logged and retried
+    /// on the next pass.
+    fn retention_step(&mut self) {
+        let Some(pass) = &mut self.retention else {
+            return;
+        };
+        let conn = match &mut self.conn {
+            Some(conn) if !self.broken && !self.file.changed() => conn,
+            _ => {
+                pass.due = Instant::now() + RETENTION_CHECK_EVERY;
+                return;
+            }
+        };
+        // From a whole second, so that the bound logged is exactly the one applied.
+        let cutoff = pass.retention.cutoff(Utc::now().trunc_subsecs(0));
+        let step = prune::delete_older(conn, &prune::bound_at(cutoff), RETENTION_STEP);
+        match step {
+            Ok(deleted) => {
+                pass.deleted += deleted as u64;
+                metrics::counter!(telemetry::MESSAGES_PRUNED_TOTAL).increment(deleted as u64);
+                if deleted == RETENTION_STEP {
+                    pass.due = Instant::now();
+                    return;
+                }
+                if pass.deleted > 0 {
+                    let before = cutoff.map(|at| at.to_rfc3339_opts(SecondsFormat::Secs, true));
+                    tracing::info!(
+                        deleted = pass.deleted,
+                        before = before.as_deref(),
+                        "pruned the messages older than RETENTION"
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "pruning failed; the next pass tries again");
+            }
+        }
+        pass.deleted = 0;
+        pass.due = Instant::now() + RETENTION_CHECK_EVERY;
     }
 
     /// Moves a step of the backlog into the search index, on a healthy connection to the file

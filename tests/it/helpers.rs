@@ -260,6 +260,7 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "REQUEST_TIMEOUT_SECS",
         "SHUTDOWN_DRAIN_SECS",
         "WEBHOOK_TOLERANCE_SECS",
+        "RETENTION",
     ] {
         command.env_remove(variable);
     }

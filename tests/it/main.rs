@@ -11,6 +11,7 @@ mod logs_and_shutdown;
 mod messages;
 mod metrics;
 mod openapi;
+mod operations;
 mod reliability;
 mod search;
 mod security;
