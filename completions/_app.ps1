@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes')
             [CompletionResult]::new('--request-timeout-secs', '--request-timeout-secs', [CompletionResultType]::ParameterName, 'Seconds a request may take before it is answered 408 (so that shutdown always ends)')
             [CompletionResult]::new('--shutdown-drain-secs', '--shutdown-drain-secs', [CompletionResultType]::ParameterName, 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing')
+            [CompletionResult]::new('--sqlite-autocheckpoint-pages', '--sqlite-autocheckpoint-pages', [CompletionResultType]::ParameterName, 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

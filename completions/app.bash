@@ -385,7 +385,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --help --version"
+            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --sqlite-autocheckpoint-pages --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -436,6 +436,10 @@ _app() {
                     return 0
                     ;;
                 --shutdown-drain-secs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sqlite-autocheckpoint-pages)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --max-body-bytes 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes'
             cand --request-timeout-secs 'Seconds a request may take before it is answered 408 (so that shutdown always ends)'
             cand --shutdown-drain-secs 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing'
+            cand --sqlite-autocheckpoint-pages 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

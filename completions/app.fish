@@ -50,6 +50,7 @@ complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to liste
 complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l sqlite-autocheckpoint-pages -d 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints' -r
 complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand migrate" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r

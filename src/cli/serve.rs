@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use super::args::DatabaseArgs;
 use crate::config::{Location, LogLevel};
 use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
-use crate::storage::Storage;
+use crate::storage::{self, AutoCheckpoint, Storage};
 use crate::telemetry;
 
 /// Exit code for a configuration the server refuses to start with.
@@ -82,12 +82,23 @@ pub struct Args {
     /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing
     #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
     pub shutdown_drain_secs: u64,
+
+    /// Pages of write-ahead log after which the server checkpoints it into the database file
+    /// itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints
+    // Text checked in `Config`, like the tolerance: a bad value is one JSON line naming it.
+    #[arg(
+        long = "sqlite-autocheckpoint-pages",
+        env = "SQLITE_AUTOCHECKPOINT_PAGES",
+        default_value_t = AutoCheckpoint::SQLITE_DEFAULT.as_pages().to_string()
+    )]
+    pub autocheckpoint_pages: String,
 }
 
 /// What `app serve` runs with: the arguments checked and typed once, before anything starts.
 #[derive(Debug)]
 struct Config {
     location: Location,
+    autocheckpoint: AutoCheckpoint,
     host: String,
     port: u16,
     settings: Settings,
@@ -115,8 +126,10 @@ impl TryFrom<Args> for Config {
             message,
         })?;
         let timestamp_tolerance = timestamp_tolerance(&args.tolerance_secs)?;
+        let autocheckpoint = autocheckpoint(&args.autocheckpoint_pages)?;
         Ok(Self {
             location,
+            autocheckpoint,
             host: args.host,
             port: args.port,
             settings: Settings {
@@ -151,6 +164,23 @@ fn timestamp_tolerance(text: &str) -> Result<Duration, Refusal> {
         })
 }
 
+/// `SQLITE_AUTOCHECKPOINT_PAGES`: whole pages within [`storage::AUTOCHECKPOINT_PAGES`].
+fn autocheckpoint(text: &str) -> Result<AutoCheckpoint, Refusal> {
+    let range = storage::AUTOCHECKPOINT_PAGES;
+    text.parse::<u32>()
+        .ok()
+        .and_then(AutoCheckpoint::pages)
+        .ok_or_else(|| Refusal {
+            variable: "SQLITE_AUTOCHECKPOINT_PAGES",
+            message: format!(
+                "SQLITE_AUTOCHECKPOINT_PAGES must be whole pages from {} to {} (0: never), not \
+                 {text:?}: refusing to start",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _logs = telemetry::init_json_logs(args.log_level.into());
     let config = match Config::try_from(args) {
@@ -164,7 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
-        let storage = match Storage::open(&location) {
+        let storage = match Storage::open_with(&location, config.autocheckpoint) {
             Ok(storage) => storage,
             Err(error) => {
                 tracing::error!(database = %location, error = %error, "cannot open the database");
@@ -187,6 +217,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             database = %location,
             journal_mode = %durability.journal_mode,
             synchronous = %durability.synchronous,
+            wal_autocheckpoint = durability.wal_autocheckpoint,
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );

@@ -48,7 +48,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 pub use bulk_load::BulkLoad;
-pub use connection::Durability;
+pub use connection::{AUTOCHECKPOINT_PAGES, AutoCheckpoint, Durability};
 pub use error::{OpenError, StorageError};
 pub use insert::Insertion;
 pub use migrations::{
@@ -82,7 +82,15 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
     pub fn open(location: &Location) -> Result<Self, StorageError> {
-        let filename = Filename::resolve(location)?;
+        Self::open_with(location, AutoCheckpoint::default())
+    }
+
+    /// Like [`Storage::open`], the writer checkpointing the log as `autocheckpoint` says.
+    pub fn open_with(
+        location: &Location,
+        autocheckpoint: AutoCheckpoint,
+    ) -> Result<Self, StorageError> {
+        let filename = Filename::resolve(location)?.with_autocheckpoint(autocheckpoint);
         let mut conn = connection::open_writer(&filename)?;
         migrations::run(&mut conn)?;
         let durability = Arc::new(Durability::read(&conn)?);

@@ -251,6 +251,7 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "REQUEST_TIMEOUT_SECS",
         "SHUTDOWN_DRAIN_SECS",
         "WEBHOOK_TOLERANCE_SECS",
+        "SQLITE_AUTOCHECKPOINT_PAGES",
     ] {
         command.env_remove(variable);
     }

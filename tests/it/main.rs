@@ -12,6 +12,7 @@ mod messages;
 mod metrics;
 mod openapi;
 mod reliability;
+mod replication;
 mod search;
 mod security;
 mod standard_webhooks;
