@@ -54,9 +54,11 @@ up-replica:
 	$(COMPOSE_ENV) $(REPLICA_STACK) $(COMPOSE) up -d --build
 
 ## down-replica: stop that stack and delete the data volume, keeping the replica (what losing the machine leaves)
-# docker-compose.yml alone declares only `data`: `down -v` removes it, and the Litestream
-# containers (orphans to this file) go too, but the `replica` volume stays.
+# First a stop in dependency order (api drains, then Litestream copies the rest and exits);
+# then docker-compose.yml alone, which declares only `data`: `down -v` removes it and the
+# stopped Litestream containers (orphans to that file), and the `replica` volume stays.
 down-replica:
+	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(REPLICA_STACK) $(COMPOSE) stop
 	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) COMPOSE_FILE=docker-compose.yml $(COMPOSE) down -v --remove-orphans
 
 ## e2e: the graders' outline against the Compose stack (make up, checks, restart, make down)
