@@ -76,7 +76,7 @@ fail() {
 }
 
 # The SQLite, HTTP and JSON steps, in Python's standard library.
-read -r -d '' PY_HELPERS <<'PY'
+read -r -d '' PY_STEPS <<'PY'
 import json, sqlite3, sys, urllib.request
 from datetime import datetime
 
@@ -138,9 +138,9 @@ elif command == "json":  # json KEY=VALUE... (KEY.SUB=VALUE nests one level): on
             summary[key] = number(value)
     print(json.dumps(summary))
 else:
-    sys.exit(f"unknown helper {command}")
+    sys.exit(f"unknown step {command}")
 PY
-py() { python3 -c "$PY_HELPERS" "$@"; }
+py() { python3 -c "$PY_STEPS" "$@"; }
 
 for tool in python3 "$APP" "$LITESTREAM"; do
   command -v "$tool" >/dev/null || fail "$tool not found (make restore-drill installs it)"
