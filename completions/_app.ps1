@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             [CompletionResult]::new('--request-timeout-secs', '--request-timeout-secs', [CompletionResultType]::ParameterName, 'Seconds a request may take before it is answered 408 (so that shutdown always ends)')
             [CompletionResult]::new('--shutdown-drain-secs', '--shutdown-drain-secs', [CompletionResultType]::ParameterName, 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing')
             [CompletionResult]::new('--retention', '--retention', [CompletionResultType]::ParameterName, 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)')
+            [CompletionResult]::new('--sqlite-autocheckpoint-pages', '--sqlite-autocheckpoint-pages', [CompletionResultType]::ParameterName, 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -477,7 +477,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --retention --help --version"
+            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --retention --sqlite-autocheckpoint-pages --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -532,6 +532,10 @@ _app() {
                     return 0
                     ;;
                 --retention)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sqlite-autocheckpoint-pages)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -48,6 +48,7 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --request-timeout-secs 'Seconds a request may take before it is answered 408 (so that shutdown always ends)'
             cand --shutdown-drain-secs 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing'
             cand --retention 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)'
+            cand --sqlite-autocheckpoint-pages 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

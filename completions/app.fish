@@ -53,6 +53,7 @@ complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Lar
 complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l retention -d 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l sqlite-autocheckpoint-pages -d 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints' -r
 complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand migrate" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r

@@ -9,7 +9,7 @@ use super::args::DatabaseArgs;
 use super::prune::Age;
 use crate::config::{Location, LogLevel};
 use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
-use crate::storage::{Retention, Storage};
+use crate::storage::{self, AutoCheckpoint, Retention, Storage};
 use crate::telemetry;
 
 /// Exit code for a configuration the server refuses to start with.
@@ -90,12 +90,23 @@ pub struct Args {
     // Read as text and checked in `Config`, like WEBHOOK_TOLERANCE_SECS.
     #[arg(long, env = "RETENTION", value_name = "AGE")]
     pub retention: Option<String>,
+
+    /// Pages of write-ahead log after which the server checkpoints it into the database file
+    /// itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints
+    // Text checked in `Config`, like the tolerance: a bad value is one JSON line naming it.
+    #[arg(
+        long = "sqlite-autocheckpoint-pages",
+        env = "SQLITE_AUTOCHECKPOINT_PAGES",
+        default_value_t = AutoCheckpoint::SQLITE_DEFAULT.as_pages().to_string()
+    )]
+    pub autocheckpoint_pages: String,
 }
 
 /// What `app serve` runs with: the arguments checked and typed once, before anything starts.
 #[derive(Debug)]
 struct Config {
     location: Location,
+    autocheckpoint: AutoCheckpoint,
     host: String,
     port: u16,
     settings: Settings,
@@ -132,8 +143,10 @@ impl TryFrom<Args> for Config {
             .filter(|text| !text.is_empty())
             .map(retention)
             .transpose()?;
+        let autocheckpoint = autocheckpoint(&args.autocheckpoint_pages)?;
         Ok(Self {
             location,
+            autocheckpoint,
             host: args.host,
             port: args.port,
             retention,
@@ -187,6 +200,23 @@ fn retention(text: &str) -> Result<Age, Refusal> {
         })
 }
 
+/// `SQLITE_AUTOCHECKPOINT_PAGES`: whole pages within [`storage::AUTOCHECKPOINT_PAGES`].
+fn autocheckpoint(text: &str) -> Result<AutoCheckpoint, Refusal> {
+    let range = storage::AUTOCHECKPOINT_PAGES;
+    text.parse::<u32>()
+        .ok()
+        .and_then(AutoCheckpoint::pages)
+        .ok_or_else(|| Refusal {
+            variable: "SQLITE_AUTOCHECKPOINT_PAGES",
+            message: format!(
+                "SQLITE_AUTOCHECKPOINT_PAGES must be whole pages from {} to {} (0: never), not \
+                 {text:?}: refusing to start",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _logs = telemetry::init_json_logs(args.log_level.into());
     let config = match Config::try_from(args) {
@@ -201,7 +231,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
         let retention = config.retention.map(|age| Retention::new(age.duration()));
-        let storage = match Storage::open_with(&location, retention) {
+        let storage = match Storage::open_with(&location, config.autocheckpoint, retention) {
             Ok(storage) => storage,
             Err(error) => {
                 tracing::error!(database = %location, error = %error, "cannot open the database");
@@ -225,6 +255,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             journal_mode = %durability.journal_mode,
             synchronous = %durability.synchronous,
             retention = config.retention.map(|age| age.to_string()),
+            wal_autocheckpoint = durability.wal_autocheckpoint,
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );

@@ -55,7 +55,7 @@ use rusqlite::Connection;
 
 pub use backup::{BackupError, BackupReport};
 pub use bulk_load::BulkLoad;
-pub use connection::Durability;
+pub use connection::{AUTOCHECKPOINT_PAGES, AutoCheckpoint, Durability};
 pub use error::{OpenError, StorageError};
 pub use insert::Insertion;
 pub use migrations::{
@@ -90,16 +90,18 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
     pub fn open(location: &Location) -> Result<Self, StorageError> {
-        Self::open_with(location, None)
+        Self::open_with(location, AutoCheckpoint::default(), None)
     }
 
-    /// Like [`Storage::open`]; with a `retention`, the writer also deletes the messages older
-    /// than it, a small batch at a time while it has nothing to commit.
+    /// Like [`Storage::open`], the writer checkpointing the log as `autocheckpoint` says; with a
+    /// `retention`, it also deletes the messages older than it, a small batch at a time while it
+    /// has nothing to commit.
     pub fn open_with(
         location: &Location,
+        autocheckpoint: AutoCheckpoint,
         retention: Option<Retention>,
     ) -> Result<Self, StorageError> {
-        let filename = Filename::resolve(location)?;
+        let filename = Filename::resolve(location)?.with_autocheckpoint(autocheckpoint);
         let mut conn = connection::open_writer(&filename)?;
         migrations::run(&mut conn)?;
         let durability = Arc::new(Durability::read(&conn)?);

@@ -261,6 +261,7 @@ pub fn app_command(env: &[(&str, &str)]) -> Command {
         "SHUTDOWN_DRAIN_SECS",
         "WEBHOOK_TOLERANCE_SECS",
         "RETENTION",
+        "SQLITE_AUTOCHECKPOINT_PAGES",
     ] {
         command.env_remove(variable);
     }

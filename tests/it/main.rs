@@ -13,6 +13,7 @@ mod metrics;
 mod openapi;
 mod operations;
 mod reliability;
+mod replication;
 mod search;
 mod security;
 mod standard_webhooks;
