@@ -461,3 +461,26 @@ pub fn signed_post_head(body: &[u8]) -> String {
 pub fn database_url(path: &std::path::Path) -> String {
     format!("sqlite://{}", path.display())
 }
+
+/// Asserts that `app serve`, with the secret, an in-memory database, `env` and `args`, refuses to
+/// start: exit code 2 and exactly one JSON line, an `ERROR` naming `variable` whose message
+/// contains `says`.
+pub fn assert_serve_refuses(env: &[(&str, &str)], args: &[&str], variable: &str, says: &str) {
+    let mut env = env.to_vec();
+    env.extend([
+        ("WEBHOOK_SECRET", SECRET),
+        ("DATABASE_URL", "sqlite::memory:"),
+    ]);
+    let output = app_command(&env).arg("serve").args(args).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{env:?} {args:?}: {stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let event: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(
+        (&event["level"], &event["variable"]),
+        (&json!("ERROR"), &json!(variable)),
+        "{event}"
+    );
+    assert!(event["msg"].as_str().unwrap().contains(says), "{event}");
+}

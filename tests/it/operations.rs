@@ -18,7 +18,8 @@ use webhook_receiver::signature;
 use webhook_receiver::storage::{BulkLoad, ReadOnlyStorage, latest_schema_version};
 
 use crate::helpers::{
-    PATIENCE, Run, SECRET, ServerProcess, TestApp, app_command, database_url, message, run_app,
+    PATIENCE, Run, SECRET, ServerProcess, TestApp, app_command, assert_serve_refuses, database_url,
+    message, run_app,
 };
 
 /// Runs `app` on the database file at `path`.
@@ -839,28 +840,7 @@ async fn retention_in_serve_deletes_old_messages_while_every_request_succeeds() 
 #[test]
 fn serve_refuses_a_retention_it_cannot_read_or_under_an_hour_and_takes_empty_as_unset() {
     for value in ["30m", "59m", "0d", "90", "90 days", "1.5d", "-1d", "d"] {
-        let output = app_command(&[
-            ("WEBHOOK_SECRET", SECRET),
-            ("DATABASE_URL", "sqlite::memory:"),
-            ("RETENTION", value),
-        ])
-        .arg("serve")
-        .output()
-        .unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(output.status.code(), Some(2), "{value}: {stdout}");
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "{stdout}");
-        let event: Value = serde_json::from_str(lines[0]).unwrap();
-        assert_eq!(
-            (&event["level"], &event["variable"]),
-            (&json!("ERROR"), &json!("RETENTION")),
-            "{event}"
-        );
-        assert!(
-            event["msg"].as_str().unwrap().contains("at least 1h"),
-            "{event}"
-        );
+        assert_serve_refuses(&[("RETENTION", value)], &[], "RETENTION", "at least 1h");
     }
     for (value, announced) in [("1h", json!("1h")), ("", Value::Null)] {
         let server = ServerProcess::start(&[

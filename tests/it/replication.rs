@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use webhook_receiver::signature;
 
-use crate::helpers::{PATIENCE, SECRET, ServerProcess, app_command, database_url, message};
+use crate::helpers::{
+    PATIENCE, SECRET, ServerProcess, assert_serve_refuses, database_url, message,
+};
 
 /// Messages posted one after another: each is its own commit of a few pages, so that together
 /// they write well over 1000 pages to the log.
@@ -131,25 +133,11 @@ fn serve_starts_with_an_autocheckpoint_threshold_at_either_end_of_its_range() {
 #[test]
 fn serve_refuses_an_autocheckpoint_threshold_out_of_range_or_not_a_number() {
     let refused = |env: &[(&str, &str)], args: &[&str]| {
-        let mut env = env.to_vec();
-        env.extend([
-            ("WEBHOOK_SECRET", SECRET),
-            ("DATABASE_URL", "sqlite::memory:"),
-        ]);
-        let output = app_command(&env).arg("serve").args(args).output().unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(output.status.code(), Some(2), "{env:?} {args:?}: {stdout}");
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "{stdout}");
-        let event: Value = serde_json::from_str(lines[0]).unwrap();
-        assert_eq!(
-            (&event["level"], &event["variable"]),
-            (&json!("ERROR"), &json!("SQLITE_AUTOCHECKPOINT_PAGES")),
-            "{event}"
-        );
-        assert!(
-            event["msg"].as_str().unwrap().contains("from 0 to 1000000"),
-            "{event}"
+        assert_serve_refuses(
+            env,
+            args,
+            "SQLITE_AUTOCHECKPOINT_PAGES",
+            "from 0 to 1000000",
         );
     };
     for value in ["1000001", "-1", "1.5", "1000 pages", "", "4294967296"] {

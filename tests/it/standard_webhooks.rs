@@ -589,26 +589,7 @@ async fn a_body_over_the_limit_is_logged_without_a_scheme() {
 #[test]
 fn serve_refuses_a_tolerance_out_of_range_or_not_a_number() {
     let refused = |env: &[(&str, &str)], args: &[&str]| {
-        let mut env = env.to_vec();
-        env.extend([
-            ("WEBHOOK_SECRET", SECRET),
-            ("DATABASE_URL", "sqlite::memory:"),
-        ]);
-        let output = app_command(&env).arg("serve").args(args).output().unwrap();
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(output.status.code(), Some(2), "{env:?} {args:?}: {stdout}");
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "{stdout}");
-        let event: Value = serde_json::from_str(lines[0]).unwrap();
-        assert_eq!(
-            (&event["level"], &event["variable"]),
-            (&json!("ERROR"), &json!("WEBHOOK_TOLERANCE_SECS")),
-            "{event}"
-        );
-        assert!(
-            event["msg"].as_str().unwrap().contains("from 1 to 86400"),
-            "{event}"
-        );
+        assert_serve_refuses(env, args, "WEBHOOK_TOLERANCE_SECS", "from 1 to 86400");
     };
     for value in ["0", "86401", "300s", "-1", "1.5", "18446744073709551616"] {
         refused(&[("WEBHOOK_TOLERANCE_SECS", value)], &[]);
