@@ -15,7 +15,7 @@ use webhook_receiver::signature;
 use webhook_receiver::storage::ReadOnlyStorage;
 
 use crate::helpers::{
-    RawHttp, SECRET, ServerProcess, TestApp, database_url, message, signed_post_head,
+    PATIENCE, RawHttp, SECRET, ServerProcess, TestApp, database_url, message, signed_post_head,
 };
 
 /// Kill cycles of the crash test in the normal suite; `CRASH_CYCLES` asks for more.
@@ -85,6 +85,19 @@ fn drive_load(
         });
     }
     tasks
+}
+
+/// Waits until `acknowledged` holds at least `count` messages, failing after [`PATIENCE`]: a
+/// signal is sent once the server is under load, not after a guessed delay.
+async fn wait_for_acknowledged(acknowledged: &Mutex<Vec<Value>>, count: usize) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while acknowledged.lock().unwrap().len() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fewer than {count} messages acknowledged within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 /// Every acknowledged message is in the database file exactly once, as sent; the file passes
@@ -163,7 +176,10 @@ async fn every_acknowledged_message_survives_sigkill_at_random_moments() {
             CRASH_CLIENTS,
             &acknowledged,
         );
-        tokio::time::sleep(Duration::from_millis(rng.u64(20..300))).await;
+        // The kill lands after a random number of acknowledgements in this cycle, so at a
+        // different point of the writer's work each time.
+        let already = acknowledged.lock().unwrap().len();
+        wait_for_acknowledged(&acknowledged, already + rng.usize(1..200)).await;
         server.signal("KILL");
         while let Some(unexpected) = load.join_next().await {
             let unexpected = unexpected.unwrap();
@@ -216,16 +232,14 @@ async fn sigterm_under_load_turns_ready_503_finishes_accepted_requests_and_exits
     // And steady load.
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let mut load = drive_load(&server.url, "load", 8, &acknowledged);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_acknowledged(&acknowledged, 50).await;
 
     server.signal("TERM");
     let before_signal = acknowledged.lock().unwrap().len();
     // The signal lands a moment later: readiness turns from 200 to 503 on the same connection.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut ready = kept.get("/health/ready").await.unwrap();
-    for _ in 0..100 {
-        if ready.status != 200 {
-            break;
-        }
+    while ready.status == 200 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
         ready = kept.get("/health/ready").await.unwrap();
     }
@@ -316,7 +330,8 @@ async fn a_storm_of_32_concurrent_copies_of_one_new_message_stores_one_row_and_a
         HashMap::from([("created".to_string(), 1), ("duplicate".to_string(), 31)])
     );
     assert_eq!(app.row_count(), 1);
-    let (_, stats) = app.get_json("/stats").await;
+    let (status, stats) = app.get_json("/stats").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stats["total_messages"], 1);
     Arc::into_inner(app).unwrap().stop().await;
 }
@@ -328,6 +343,9 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     const SENDERS: usize = 5;
     let app = Arc::new(TestApp::spawn().await);
     let writing = Arc::new(AtomicBool::new(true));
+    // What the readers' two queries match once every writer is done: all 480 messages for the
+    // search, 480 / 5 = 96 for the one sender.
+    let expected_total = |reader: usize| if reader % 2 == 0 { 480 } else { 96 };
 
     let mut writers = JoinSet::new();
     for writer in 0..WRITERS {
@@ -343,12 +361,14 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
         });
     }
 
-    // API readers: every answer 200, totals never go backwards, a page agrees with itself.
+    // API readers: every answer 200, totals never go backwards, a page agrees with itself:
+    // as many rows as its total and limit allow, each one matching its filter.
     let mut readers = JoinSet::new();
     for reader in 0..6 {
         let (app, writing) = (Arc::clone(&app), Arc::clone(&writing));
         readers.spawn(async move {
             let mut last_total = 0;
+            let mut last_page_total = 0;
             let mut reads = 0;
             while writing.load(Ordering::SeqCst) || reads == 0 {
                 let (status, stats) = app.get_json("/stats").await;
@@ -363,13 +383,42 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
                 assert_eq!(per_sender, total, "a /stats snapshot disagrees with itself");
                 assert!(total >= last_total, "the total went backwards");
                 last_total = total;
-                let query = if reader % 2 == 0 {
-                    "/messages?limit=100&q=HELLO"
+                // `%2B` is the `+` of the number: a bare `+` in a query is a space.
+                let (query, limit) = if reader % 2 == 0 {
+                    ("/messages?limit=100&q=HELLO", 100)
                 } else {
-                    "/messages?from=+15550000001&since=2025-01-01T00:00:00Z"
+                    (
+                        "/messages?from=%2B15550000001&since=2025-01-01T00:00:00Z",
+                        50,
+                    )
                 };
                 let (status, page) = app.get_json(query).await;
                 assert_eq!(status, StatusCode::OK, "{page}");
+                let rows = page["data"].as_array().unwrap();
+                let page_total = page["total"].as_i64().unwrap();
+                assert_eq!(page["limit"], limit, "{page}");
+                assert_eq!(page["offset"], 0, "{page}");
+                assert_eq!(
+                    rows.len() as i64,
+                    page_total.min(limit),
+                    "{query}: a page shorter or longer than its total allows"
+                );
+                for row in rows {
+                    if reader % 2 == 0 {
+                        assert_eq!(row["text"], "hello", "{query}: {row}");
+                    } else {
+                        assert_eq!(row["from"], "+15550000001", "{query}: {row}");
+                    }
+                }
+                assert!(
+                    page_total >= last_page_total,
+                    "{query}: the total went backwards"
+                );
+                assert!(
+                    page_total <= expected_total(reader),
+                    "{query}: {page_total}"
+                );
+                last_page_total = page_total;
                 reads += 1;
             }
             reads
@@ -405,8 +454,20 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     let library_reads = library_reader.join().unwrap();
 
     let expected = (WRITERS * PER_WRITER) as i64;
-    let (_, stats) = app.get_json("/stats").await;
+    let (status, stats) = app.get_json("/stats").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stats["total_messages"], expected);
+    // Each query's final total, written by hand: every message says "hello", and one sender
+    // in five is +15550000001.
+    for reader in 0..2 {
+        let query = [
+            "/messages?limit=100&q=HELLO",
+            "/messages?from=%2B15550000001&since=2025-01-01T00:00:00Z",
+        ][reader];
+        let (status, page) = app.get_json(query).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], expected_total(reader), "{query}");
+    }
     assert_eq!(stats["senders_count"], SENDERS);
     assert_eq!(app.row_count(), expected);
     println!(
