@@ -84,6 +84,9 @@ fn tmpfs_or_skip(test: &str, size: &str) -> Option<Tmpfs> {
             eprintln!("skipped {test} ({SKIP_VARIABLE}=1): cannot mount a tmpfs: {reason}");
             None
         }
+        Err(reason) if in_ci => {
+            panic!("{test}: cannot mount a tmpfs under CI, which must run it as root: {reason}")
+        }
         Err(reason) => panic!(
             "{test}: cannot mount a tmpfs (needs root): {reason}; \
              set {SKIP_VARIABLE}=1 to skip it where root is not available"
