@@ -475,6 +475,9 @@ async fn send_in_the_default_style_prints_its_summary_as_it_always_has() {
     app.stop().await;
 }
 
+/// Checks one listing page against what is known of it by hand.
+type CheckPage = fn(&Value);
+
 /// The ids of a listing page, in order.
 fn listed_ids(page: &Value) -> Vec<String> {
     page["data"]
@@ -555,7 +558,7 @@ async fn send_then_list_and_stats_agree_exactly_with_the_api() {
     // in the week before 2025-01-15T10:00:00Z, from other senders): `s1` at 09:00 and `s2` at
     // 09:30:00.25 from +14155550123, `f1` at 10:00 from +919876543210; of the three, `s1`
     // alone says "Café".
-    let expectations: [(Vec<&str>, fn(&Value)); 7] = [
+    let expectations: [(Vec<&str>, CheckPage); 7] = [
         (vec![], |page| {
             assert_eq!(page["total"], 28);
             assert_eq!(page["data"].as_array().unwrap().len(), 28);

@@ -336,6 +336,21 @@ async fn a_storm_of_32_concurrent_copies_of_one_new_message_stores_one_row_and_a
     Arc::into_inner(app).unwrap().stop().await;
 }
 
+/// The readers' two listings: the query, its page size, the field and value every row must
+/// have, and the total once every writer is done, counted by hand: all 480 messages say
+/// "hello", and 480 / 5 = 96 come from +15550000001. The bare `+` decodes to a space, which the
+/// contract reads as `+`.
+const READER_QUERIES: [(&str, i64, &str, &str, i64); 2] = [
+    ("/messages?limit=100&q=HELLO", 100, "text", "hello", 480),
+    (
+        "/messages?from=+15550000001&since=2025-01-01T00:00:00Z",
+        50,
+        "from",
+        "+15550000001",
+        96,
+    ),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_totals() {
     const WRITERS: usize = 8;
@@ -343,9 +358,6 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     const SENDERS: usize = 5;
     let app = Arc::new(TestApp::spawn().await);
     let writing = Arc::new(AtomicBool::new(true));
-    // What the readers' two queries match once every writer is done: all 480 messages for the
-    // search, 480 / 5 = 96 for the one sender.
-    let expected_total = |reader: usize| if reader % 2 == 0 { 480 } else { 96 };
 
     let mut writers = JoinSet::new();
     for writer in 0..WRITERS {
@@ -383,12 +395,7 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
                 assert_eq!(per_sender, total, "a /stats snapshot disagrees with itself");
                 assert!(total >= last_total, "the total went backwards");
                 last_total = total;
-                // The bare `+` decodes to a space, which the contract reads as `+`.
-                let (query, limit) = if reader % 2 == 0 {
-                    ("/messages?limit=100&q=HELLO", 100)
-                } else {
-                    ("/messages?from=+15550000001&since=2025-01-01T00:00:00Z", 50)
-                };
+                let (query, limit, field, value, final_total) = READER_QUERIES[reader % 2];
                 let (status, page) = app.get_json(query).await;
                 assert_eq!(status, StatusCode::OK, "{page}");
                 let rows = page["data"].as_array().unwrap();
@@ -401,20 +408,13 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
                     "{query}: a page shorter or longer than its total allows"
                 );
                 for row in rows {
-                    if reader % 2 == 0 {
-                        assert_eq!(row["text"], "hello", "{query}: {row}");
-                    } else {
-                        assert_eq!(row["from"], "+15550000001", "{query}: {row}");
-                    }
+                    assert_eq!(row[field], value, "{query}: {row}");
                 }
                 assert!(
                     page_total >= last_page_total,
                     "{query}: the total went backwards"
                 );
-                assert!(
-                    page_total <= expected_total(reader),
-                    "{query}: {page_total}"
-                );
+                assert!(page_total <= final_total, "{query}: {page_total}");
                 last_page_total = page_total;
                 reads += 1;
             }
@@ -454,16 +454,10 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     let (status, stats) = app.get_json("/stats").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stats["total_messages"], expected);
-    // Each query's final total, written by hand: every message says "hello", and one sender
-    // in five is +15550000001.
-    for reader in 0..2 {
-        let query = [
-            "/messages?limit=100&q=HELLO",
-            "/messages?from=+15550000001&since=2025-01-01T00:00:00Z",
-        ][reader];
+    for (query, _, _, _, final_total) in READER_QUERIES {
         let (status, page) = app.get_json(query).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        assert_eq!(page["total"], expected_total(reader), "{query}");
+        assert_eq!(page["total"], final_total, "{query}");
     }
     assert_eq!(stats["senders_count"], SENDERS);
     assert_eq!(app.row_count(), expected);
