@@ -193,7 +193,7 @@ async fn unknown_paths_share_one_label_and_do_not_grow_the_metrics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_two_families_the_brief_names_come_first() {
+async fn the_webhook_and_request_families_come_first() {
     let server = MetricsServer::start();
     let body = message("metrics-order", "+911", "2025-01-15T10:00:00Z", None).to_string();
     assert_eq!(server.post_signed(&body).await, StatusCode::OK);
