@@ -475,6 +475,33 @@ async fn send_in_the_default_style_prints_its_summary_as_it_always_has() {
     app.stop().await;
 }
 
+/// Checks one listing page against what is known of it by hand.
+type CheckPage = fn(&Value);
+
+/// The ids of a listing page, in order.
+fn listed_ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["message_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `ids` all appear on the page, in this order (other rows may come between them).
+fn assert_in_order(page: &Value, ids: &[&str]) {
+    let listed = listed_ids(page);
+    let positions: Vec<Option<usize>> = ids
+        .iter()
+        .map(|id| listed.iter().position(|listed| listed == id))
+        .collect();
+    assert!(
+        positions.iter().all(Option::is_some),
+        "{ids:?} in {listed:?}"
+    );
+    assert!(positions.is_sorted(), "{ids:?} out of order in {listed:?}");
+}
+
 #[tokio::test]
 async fn send_then_list_and_stats_agree_exactly_with_the_api() {
     let app = TestApp::spawn().await;
@@ -504,7 +531,16 @@ async fn send_then_list_and_stats_agree_exactly_with_the_api() {
 
     let generated = send(
         &app,
-        &["--generate", "25", "--concurrency", "4", "--json"],
+        // Seeded, so that the queries below see the same generated rows on every run.
+        &[
+            "--generate",
+            "25",
+            "--seed",
+            "15",
+            "--concurrency",
+            "4",
+            "--json",
+        ],
         None,
     )
     .await;
@@ -517,14 +553,57 @@ async fn send_then_list_and_stats_agree_exactly_with_the_api() {
     assert!(summary["latency_ms"]["p50"].is_number(), "{summary}");
     assert_eq!(app.row_count(), 28);
 
-    for query in [
-        vec![],
-        vec!["--limit", "7", "--offset", "3"],
-        vec!["--from", "14155550123"],
-        vec!["--from", "+14155550123", "--since", "2025-01-15T09:15:00Z"],
-        vec!["--q", "CAFÉ"],
-        vec!["--since", "2025-01-15T15:00:00+05:30", "--limit", "100"],
-    ] {
+    // The CLI and the API share their queries, so beside agreeing with each other each answer
+    // is held to what is known by hand of the three rows stored above (the generated ones are
+    // in the week before 2025-01-15T10:00:00Z, from other senders): `s1` at 09:00 and `s2` at
+    // 09:30:00.25 from +14155550123, `f1` at 10:00 from +919876543210; of the three, `s1`
+    // alone says "Café".
+    let expectations: [(Vec<&str>, CheckPage); 7] = [
+        (vec![], |page| {
+            assert_eq!(page["total"], 28);
+            assert_eq!(page["data"].as_array().unwrap().len(), 28);
+            assert_in_order(page, &["s1", "s2", "f1"]);
+        }),
+        (vec!["--limit", "7", "--offset", "3"], |page| {
+            assert_eq!((&page["total"], &page["limit"]), (&json!(28), &json!(7)));
+            assert_eq!(page["data"].as_array().unwrap().len(), 7);
+        }),
+        (vec!["--from", "+14155550123"], |page| {
+            assert_eq!(listed_ids(page), ["s1", "s2"]);
+            assert_eq!(page["total"], 2);
+        }),
+        (vec!["--from", "14155550123"], |page| {
+            assert_eq!(listed_ids(page), ["s1", "s2"]);
+            assert_eq!(page["total"], 2);
+        }),
+        (
+            vec!["--from", "+14155550123", "--since", "2025-01-15T09:15:00Z"],
+            |page| {
+                assert_eq!(listed_ids(page), ["s2"]);
+                assert_eq!(page["total"], 1);
+            },
+        ),
+        (vec!["--q", "CAFÉ"], |page| {
+            assert_in_order(page, &["s1"]);
+            // Beside `s1`, only the generator's one French text says "café".
+            for row in page["data"].as_array().unwrap() {
+                let text = row["text"].as_str().unwrap();
+                assert!(
+                    ["Café", "Café à quelle heure demain ?"].contains(&text),
+                    "{row}"
+                );
+            }
+        }),
+        (
+            vec!["--since", "2025-01-15T15:00:00+05:30", "--limit", "100"],
+            |page| {
+                // 15:00 at +05:30 is 09:30 UTC: after `s1`, before `s2` and `f1`.
+                assert_in_order(page, &["s2", "f1"]);
+                assert!(!listed_ids(page).contains(&"s1".to_string()), "{page}");
+            },
+        ),
+    ];
+    for (query, expect) in expectations {
         let mut args = vec!["list", "--json"];
         args.extend(&query);
         let listed = read_db(&app, &args).await;
@@ -541,11 +620,19 @@ async fn send_then_list_and_stats_agree_exactly_with_the_api() {
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(listed.stdout, format!("{api}\n"), "{query:?}");
+        expect(&json_of(&listed));
     }
     let stats = read_db(&app, &["stats", "--json"]).await;
-    let (_, api) = app.get_text("/stats").await;
+    let (status, api) = app.get_text("/stats").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stats.stdout, format!("{api}\n"));
-    assert_eq!(json_of(&stats)["total_messages"], json!(28));
+    let stats = json_of(&stats);
+    assert_eq!(stats["total_messages"], json!(28));
+    let per_sender = stats["messages_per_sender"].as_array().unwrap();
+    assert!(
+        per_sender.contains(&json!({"from": "+14155550123", "count": 2})),
+        "{stats}"
+    );
     app.stop().await;
 }
 

@@ -3,8 +3,10 @@
 //! `/webhook` and 503 naming the failing check on `/health/ready`, never a 500 or a panic, and
 //! recover by itself once the fault is cleared, every acknowledged message still there.
 //!
-//! The disk and read-only faults mount small tmpfs file systems, which needs root (CI runs as
-//! root, and chmod does not stop root); without it they print why and skip.
+//! The disk and read-only faults mount small tmpfs file systems, which needs root (chmod does
+//! not stop root). CI runs as root, so there a failed mount fails the test: a test that cannot
+//! mount must not pass unseen. Where root is not at hand, `SKIP_TMPFS_TESTS=1` says so, and the
+//! two tests print why and return.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -66,14 +68,29 @@ fn run(program: &str, args: &[&str], path: &Path) -> Result<(), String> {
     }
 }
 
-/// A tmpfs, or `None` after saying why the test is skipped.
+/// The variable that lets a machine without root skip the tmpfs tests.
+const SKIP_VARIABLE: &str = "SKIP_TMPFS_TESTS";
+
+/// A tmpfs, or `None` after saying why the test is skipped. A failed mount panics unless
+/// `SKIP_TMPFS_TESTS=1` asks to skip, and always under CI (`CI` set, as CI sets it): CI runs
+/// as root and must run these tests, and a developer without root says so explicitly rather
+/// than seeing them pass.
 fn tmpfs_or_skip(test: &str, size: &str) -> Option<Tmpfs> {
+    let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty());
+    let skip_allowed = !in_ci && std::env::var(SKIP_VARIABLE).is_ok_and(|value| value == "1");
     match Tmpfs::mount(size) {
         Ok(tmpfs) => Some(tmpfs),
-        Err(reason) => {
-            eprintln!("skipped {test}: cannot mount a tmpfs (needs root): {reason}");
+        Err(reason) if skip_allowed => {
+            eprintln!("skipped {test} ({SKIP_VARIABLE}=1): cannot mount a tmpfs: {reason}");
             None
         }
+        Err(reason) if in_ci => {
+            panic!("{test}: cannot mount a tmpfs under CI, which must run it as root: {reason}")
+        }
+        Err(reason) => panic!(
+            "{test}: cannot mount a tmpfs (needs root): {reason}; \
+             set {SKIP_VARIABLE}=1 to skip it where root is not available"
+        ),
     }
 }
 

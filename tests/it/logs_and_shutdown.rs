@@ -42,8 +42,10 @@ async fn every_line_is_json_with_the_contract_keys_and_no_secret() {
     let body = message("log-1", "+911", "2025-01-15T10:00:00Z", Some("hi")).to_string();
     let good = signature::sign(SECRET.as_bytes(), body.as_bytes());
     let created = post(&client, &server.url, &body, &good, Some("req-abc.1")).await;
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(created.headers()["x-webhook-result"], "created");
     assert_eq!(created.headers()["x-request-id"], "req-abc.1");
-    post(
+    let duplicate = post(
         &client,
         &server.url,
         &body,
@@ -51,17 +53,20 @@ async fn every_line_is_json_with_the_contract_keys_and_no_secret() {
         Some("bad id with spaces"),
     )
     .await;
+    assert_eq!(duplicate.status(), StatusCode::OK);
+    assert_eq!(duplicate.headers()["x-webhook-result"], "duplicate");
     let rejected = post(&client, &server.url, &body, "123", None).await;
     assert_eq!(rejected.status(), StatusCode::UNAUTHORIZED);
     let generated = rejected.headers()["x-request-id"]
         .to_str()
         .unwrap()
         .to_string();
-    client
+    let search = client
         .get(format!("{}/messages?q=hi", server.url))
         .send()
         .await
         .unwrap();
+    assert_eq!(search.status(), StatusCode::OK);
     server.signal("TERM");
     let (status, lines, _) = server.wait_for_exit(PATIENCE);
     assert!(status.success(), "{status:?}");
@@ -186,13 +191,22 @@ fn log_level_error_keeps_only_errors() {
         ("LOG_LEVEL", "error"),
         ("PORT", &port),
     ];
-    let child = app_command(&env)
+    let mut child = app_command(&env)
         .arg("serve")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let live = format!("127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + PATIENCE;
     while std::net::TcpStream::connect(&live).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited before it listened: {status:?}");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not listen on {live} within {PATIENCE:?}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::process::Command::new("kill")
@@ -216,10 +230,14 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
     let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
     let client = reqwest::Client::new();
     let base = server.url.clone();
+    // Each acknowledgement is announced here, so that the signal is sent under load, once
+    // enough has been acknowledged, rather than after a guessed delay.
+    let (announce, mut announced) = tokio::sync::mpsc::unbounded_channel::<()>();
     let senders: Vec<_> = (0..8)
         .map(|worker| {
             let client = client.clone();
             let base = base.clone();
+            let announce = announce.clone();
             tokio::spawn(async move {
                 let mut acknowledged = Vec::new();
                 for n in 0..10_000 {
@@ -234,7 +252,8 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
                         .await
                     {
                         Ok(response) if response.status() == StatusCode::OK => {
-                            acknowledged.push(id)
+                            acknowledged.push(id);
+                            let _ = announce.send(());
                         }
                         _ => break,
                     }
@@ -243,7 +262,16 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(announce);
+    let before_signal = 200;
+    let under_load = async {
+        for _ in 0..before_signal {
+            announced.recv().await.expect("every sender stopped early");
+        }
+    };
+    tokio::time::timeout(PATIENCE, under_load)
+        .await
+        .expect("the server acknowledged too few messages in time");
     server.signal("TERM");
     let mut acknowledged = Vec::new();
     for sender in senders {
@@ -258,8 +286,9 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_loses_nothing() {
         "stopped: every accepted message is committed"
     );
     assert!(
-        !acknowledged.is_empty(),
-        "some requests were acknowledged before the signal"
+        acknowledged.len() >= before_signal,
+        "{} acknowledged, fewer than the {before_signal} seen before the signal",
+        acknowledged.len()
     );
 
     let conn = rusqlite::Connection::open(&db).unwrap();

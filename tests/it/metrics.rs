@@ -1,122 +1,213 @@
 //! `GET /metrics`: the documented series appear after traffic, and unknown paths share one label.
 //!
-//! Every app in this test binary shares the process's one recorder, so counts are compared
-//! before and after, never as absolute numbers.
+//! The recorder is process-wide, and every in-process app of this test binary feeds it in
+//! parallel, so counts read there could only be bounded from below. Each test here runs the real
+//! binary instead: its `/metrics` counts only what that test sent, and the test asserts exact
+//! values.
 
 use reqwest::StatusCode;
+use tempfile::TempDir;
+use webhook_receiver::signature;
 
 use crate::helpers::*;
 
-/// The value of the series line that starts with `series` (name and labels), or 0.
-fn value(metrics: &str, series: &str) -> f64 {
+/// The real `app serve` over a database of its own, with a client for it.
+struct MetricsServer {
+    server: ServerProcess,
+    client: reqwest::Client,
+    _dir: TempDir,
+}
+
+impl MetricsServer {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = database_url(&dir.path().join("app.db"));
+        let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
+        Self {
+            server,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// GETs `path` and returns its status and text.
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.server.url))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// Posts `body` to `/webhook` with `signature` and returns the status.
+    async fn post(&self, body: &str, signature: &str) -> StatusCode {
+        self.client
+            .post(format!("{}/webhook", self.server.url))
+            .header("Content-Type", "application/json")
+            .header("X-Signature", signature)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn post_signed(&self, body: &str) -> StatusCode {
+        let signature = signature::sign(SECRET.as_bytes(), body.as_bytes());
+        self.post(body, &signature).await
+    }
+
+    /// The `/metrics` text, asserting it is served.
+    async fn metrics(&self) -> String {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        text
+    }
+}
+
+/// The value of the series line that is exactly `series` (name and labels); `None` when absent.
+fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (name, number) = line.rsplit_once(' ')?;
+        (name == series).then(|| number.parse().unwrap())
+    })
+}
+
+/// Every series line (name and labels) starting with `family`, with its value.
+fn series_of(metrics: &str, family: &str) -> Vec<(String, f64)> {
     metrics
         .lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' '))
+        .filter(|(name, _)| {
+            name.strip_prefix(family)
+                .is_some_and(|rest| rest.starts_with('{'))
+        })
+        .map(|(name, number)| (name.to_string(), number.parse().unwrap()))
+        .collect()
 }
 
-#[tokio::test]
-async fn requests_and_webhook_outcomes_are_counted() {
-    let app = TestApp::spawn().await;
-    let (_, before) = app.get_text("/metrics").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_and_webhook_outcomes_are_counted_exactly() {
+    let server = MetricsServer::start();
     let body = message("metrics-1", "+911", "2025-01-15T10:00:00Z", None).to_string();
-    app.post_signed(&body).await;
-    app.post_signed(&body).await;
-    app.post(body, &[("X-Signature", "123")]).await;
-    app.post_signed("{}").await;
-    let (status, after) = app.get_text("/metrics").await;
-    assert_eq!(status, StatusCode::OK);
-    let delta = |series: &str| value(&after, series) - value(&before, series);
-    assert!(delta(r#"http_requests_total{method="POST",path="/webhook",status="200"}"#) >= 2.0);
-    assert!(delta(r#"http_requests_total{method="POST",path="/webhook",status="401"}"#) >= 1.0);
-    assert!(delta(r#"http_requests_total{method="POST",path="/webhook",status="422"}"#) >= 1.0);
-    for result in [
-        "created",
-        "duplicate",
-        "invalid_signature",
-        "validation_error",
-    ] {
-        assert!(
-            delta(&format!(r#"webhook_requests_total{{result="{result}"}}"#)) >= 1.0,
-            "{result}"
-        );
-    }
-    assert!(delta("request_latency_ms_count") >= 4.0);
-    assert!(
-        value(&after, r#"request_latency_ms_bucket{le="+Inf"}"#)
-            >= value(&after, "request_latency_ms_count")
+    assert_eq!(server.post_signed(&body).await, StatusCode::OK);
+    assert_eq!(server.post_signed(&body).await, StatusCode::OK);
+    assert_eq!(server.post(&body, "123").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.post_signed("{}").await,
+        StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert!(
-        after
-            .lines()
-            .any(|line| line.starts_with("request_latency_ms_sum"))
+    // Only these four requests reached the server before this scrape; a scrape is counted once
+    // answered, so it shows only in the next one.
+    let text = server.metrics().await;
+
+    let webhook = |status: &str| {
+        format!(r#"http_requests_total{{method="POST",path="/webhook",status="{status}"}}"#)
+    };
+    let mut requests = series_of(&text, "http_requests_total");
+    requests.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        requests,
+        [
+            (webhook("200"), 2.0),
+            (webhook("401"), 1.0),
+            (webhook("422"), 1.0)
+        ],
+        "{text}"
     );
-    assert!(
-        after
-            .lines()
-            .any(|line| line.starts_with("http_requests_total"))
+    let mut outcomes = series_of(&text, "webhook_requests_total");
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    let outcome = |result: &str| format!(r#"webhook_requests_total{{result="{result}"}}"#);
+    assert_eq!(
+        outcomes,
+        [
+            (outcome("created"), 1.0),
+            (outcome("duplicate"), 1.0),
+            (outcome("invalid_signature"), 1.0),
+            (outcome("validation_error"), 1.0)
+        ],
+        "{text}"
     );
-    assert!(
-        after
-            .lines()
-            .any(|line| line.starts_with("webhook_requests_total"))
+    assert_eq!(
+        value(&text, "request_latency_ms_count"),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, r#"request_latency_ms_bucket{le="+Inf"}"#),
+        Some(4.0),
+        "{text}"
+    );
+    let sum = value(&text, "request_latency_ms_sum").expect("a latency sum");
+    assert!(sum > 0.0, "{text}");
+
+    // The second scrape sees the first one, and nothing else new.
+    let text = server.metrics().await;
+    assert_eq!(
+        value(
+            &text,
+            r#"http_requests_total{method="GET",path="/metrics",status="200"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(value(&text, &webhook("200")), Some(2.0), "{text}");
+    assert_eq!(
+        value(&text, "request_latency_ms_count"),
+        Some(5.0),
+        "{text}"
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_share_one_label_and_do_not_grow_the_metrics() {
-    let app = TestApp::spawn().await;
-    app.get_text("/no-such-path-warmup").await;
-    let (_, before) = app.get_text("/metrics").await;
+    let server = MetricsServer::start();
     for n in 0..200 {
-        let (status, _) = app.get_text(&format!("/hostile/{n}/x{n}")).await;
+        let (status, _) = server.get(&format!("/hostile/{n}/x{n}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let (_, after) = app.get_text("/metrics").await;
-    assert!(!after.contains("hostile"));
-    let unmatched = r#"http_requests_total{method="GET",path="unmatched",status="404"}"#;
-    assert!(value(&after, unmatched) - value(&before, unmatched) >= 200.0);
-    // Other tests share the recorder and add series meanwhile, so check the label set itself:
-    // every path label is a route template or `unmatched`.
-    let routes = [
-        "/webhook",
-        "/webhook/whatsapp",
-        "/messages",
-        "/stats",
-        "/health/live",
-        "/health/ready",
-        "/metrics",
-        "/openapi.json",
-        "unmatched",
-    ];
-    for line in after
-        .lines()
-        .filter(|l| l.starts_with("http_requests_total{"))
-    {
-        let path = line
-            .split("path=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap();
-        assert!(routes.contains(&path), "unexpected path label in {line}");
-    }
+    let (status, _) = server.get("/health/live").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = server.metrics().await;
+    assert!(!text.contains("hostile"), "{text}");
+    let mut requests = series_of(&text, "http_requests_total");
+    requests.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        requests,
+        [
+            (
+                r#"http_requests_total{method="GET",path="/health/live",status="200"}"#.into(),
+                1.0
+            ),
+            (
+                r#"http_requests_total{method="GET",path="unmatched",status="404"}"#.into(),
+                200.0
+            ),
+        ],
+        "{text}"
+    );
+    assert_eq!(value(&text, "request_latency_ms_count"), Some(201.0));
 }
 
-#[tokio::test]
-async fn the_two_families_the_brief_names_come_first() {
-    let app = TestApp::spawn().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_and_request_families_come_first() {
+    let server = MetricsServer::start();
     let body = message("metrics-order", "+911", "2025-01-15T10:00:00Z", None).to_string();
-    app.post_signed(&body).await;
-    for path in [
-        "/health/live",
-        "/health/ready",
-        "/messages",
-        "/stats",
-        "/nope",
+    assert_eq!(server.post_signed(&body).await, StatusCode::OK);
+    for (path, expected) in [
+        ("/health/live", StatusCode::OK),
+        ("/health/ready", StatusCode::OK),
+        ("/messages", StatusCode::OK),
+        ("/stats", StatusCode::OK),
+        ("/nope", StatusCode::NOT_FOUND),
     ] {
-        app.get_text(path).await;
+        let (status, text) = server.get(path).await;
+        assert_eq!(status, expected, "{path}: {text}");
     }
-    let (_, text) = app.get_text("/metrics").await;
+    let text = server.metrics().await;
     let families: Vec<&str> = text
         .lines()
         .filter_map(|line| line.strip_prefix("# TYPE "))

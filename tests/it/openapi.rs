@@ -339,21 +339,29 @@ async fn real_responses_match_their_documented_schemas() {
         assert_eq!(status, expected, "{headers:?}");
         check("post", "/webhook", status, &response.json().await.unwrap());
     }
-    for (query, expected) in [
-        ("", StatusCode::OK),
-        ("?limit=1&offset=1", StatusCode::OK),
+    // A body that fits the schema could still be the wrong page: each answer's total and
+    // length, counted by hand from m1 and m2 above, are checked too.
+    for (query, expected, total_and_rows) in [
+        ("", StatusCode::OK, Some((2, 2))),
+        ("?limit=1&offset=1", StatusCode::OK, Some((2, 1))),
         (
             "?from=+919876543210&q=hello&since=2025-01-15T09:30:00Z",
             StatusCode::OK,
+            Some((1, 1)),
         ),
         (
             "?limit=0&offset=-1&since=soon",
             StatusCode::UNPROCESSABLE_ENTITY,
+            None,
         ),
     ] {
         let (status, body) = app.get_json(&format!("/messages{query}")).await;
         assert_eq!(status, expected, "{query}");
         check("get", "/messages", status, &body);
+        if let Some((total, rows)) = total_and_rows {
+            assert_eq!(body["total"], total, "{query}");
+            assert_eq!(body["data"].as_array().unwrap().len(), rows, "{query}");
+        }
     }
     for path in ["/stats", "/health/live", "/health/ready", "/openapi.json"] {
         let (status, body) = app.get_json(path).await;

@@ -15,7 +15,7 @@ use webhook_receiver::signature;
 use webhook_receiver::storage::ReadOnlyStorage;
 
 use crate::helpers::{
-    RawHttp, SECRET, ServerProcess, TestApp, database_url, message, signed_post_head,
+    PATIENCE, RawHttp, SECRET, ServerProcess, TestApp, database_url, message, signed_post_head,
 };
 
 /// Kill cycles of the crash test in the normal suite; `CRASH_CYCLES` asks for more.
@@ -85,6 +85,19 @@ fn drive_load(
         });
     }
     tasks
+}
+
+/// Waits until `acknowledged` holds at least `count` messages, failing after [`PATIENCE`]: a
+/// signal is sent once the server is under load, not after a guessed delay.
+async fn wait_for_acknowledged(acknowledged: &Mutex<Vec<Value>>, count: usize) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while acknowledged.lock().unwrap().len() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fewer than {count} messages acknowledged within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
 }
 
 /// Every acknowledged message is in the database file exactly once, as sent; the file passes
@@ -163,7 +176,10 @@ async fn every_acknowledged_message_survives_sigkill_at_random_moments() {
             CRASH_CLIENTS,
             &acknowledged,
         );
-        tokio::time::sleep(Duration::from_millis(rng.u64(20..300))).await;
+        // The kill lands after a random number of acknowledgements in this cycle, so at a
+        // different point of the writer's work each time.
+        let already = acknowledged.lock().unwrap().len();
+        wait_for_acknowledged(&acknowledged, already + rng.usize(1..200)).await;
         server.signal("KILL");
         while let Some(unexpected) = load.join_next().await {
             let unexpected = unexpected.unwrap();
@@ -216,16 +232,14 @@ async fn sigterm_under_load_turns_ready_503_finishes_accepted_requests_and_exits
     // And steady load.
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let mut load = drive_load(&server.url, "load", 8, &acknowledged);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_acknowledged(&acknowledged, 50).await;
 
     server.signal("TERM");
     let before_signal = acknowledged.lock().unwrap().len();
     // The signal lands a moment later: readiness turns from 200 to 503 on the same connection.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut ready = kept.get("/health/ready").await.unwrap();
-    for _ in 0..100 {
-        if ready.status != 200 {
-            break;
-        }
+    while ready.status == 200 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
         ready = kept.get("/health/ready").await.unwrap();
     }
@@ -316,10 +330,26 @@ async fn a_storm_of_32_concurrent_copies_of_one_new_message_stores_one_row_and_a
         HashMap::from([("created".to_string(), 1), ("duplicate".to_string(), 31)])
     );
     assert_eq!(app.row_count(), 1);
-    let (_, stats) = app.get_json("/stats").await;
+    let (status, stats) = app.get_json("/stats").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stats["total_messages"], 1);
     Arc::into_inner(app).unwrap().stop().await;
 }
+
+/// The readers' two listings: the query, its page size, the field and value every row must
+/// have, and the total once every writer is done, counted by hand: all 480 messages say
+/// "hello", and 480 / 5 = 96 come from +15550000001. The bare `+` decodes to a space, which the
+/// contract reads as `+`.
+const READER_QUERIES: [(&str, i64, &str, &str, i64); 2] = [
+    ("/messages?limit=100&q=HELLO", 100, "text", "hello", 480),
+    (
+        "/messages?from=+15550000001&since=2025-01-01T00:00:00Z",
+        50,
+        "from",
+        "+15550000001",
+        96,
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_totals() {
@@ -343,12 +373,14 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
         });
     }
 
-    // API readers: every answer 200, totals never go backwards, a page agrees with itself.
+    // API readers: every answer 200, totals never go backwards, a page agrees with itself:
+    // as many rows as its total and limit allow, each one matching its filter.
     let mut readers = JoinSet::new();
     for reader in 0..6 {
         let (app, writing) = (Arc::clone(&app), Arc::clone(&writing));
         readers.spawn(async move {
             let mut last_total = 0;
+            let mut last_page_total = 0;
             let mut reads = 0;
             while writing.load(Ordering::SeqCst) || reads == 0 {
                 let (status, stats) = app.get_json("/stats").await;
@@ -363,13 +395,27 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
                 assert_eq!(per_sender, total, "a /stats snapshot disagrees with itself");
                 assert!(total >= last_total, "the total went backwards");
                 last_total = total;
-                let query = if reader % 2 == 0 {
-                    "/messages?limit=100&q=HELLO"
-                } else {
-                    "/messages?from=+15550000001&since=2025-01-01T00:00:00Z"
-                };
+                let (query, limit, field, value, final_total) = READER_QUERIES[reader % 2];
                 let (status, page) = app.get_json(query).await;
                 assert_eq!(status, StatusCode::OK, "{page}");
+                let rows = page["data"].as_array().unwrap();
+                let page_total = page["total"].as_i64().unwrap();
+                assert_eq!(page["limit"], limit, "{page}");
+                assert_eq!(page["offset"], 0, "{page}");
+                assert_eq!(
+                    rows.len() as i64,
+                    page_total.min(limit),
+                    "{query}: a page shorter or longer than its total allows"
+                );
+                for row in rows {
+                    assert_eq!(row[field], value, "{query}: {row}");
+                }
+                assert!(
+                    page_total >= last_page_total,
+                    "{query}: the total went backwards"
+                );
+                assert!(page_total <= final_total, "{query}: {page_total}");
+                last_page_total = page_total;
                 reads += 1;
             }
             reads
@@ -405,8 +451,14 @@ async fn reads_while_the_writer_writes_never_fail_and_always_see_consistent_tota
     let library_reads = library_reader.join().unwrap();
 
     let expected = (WRITERS * PER_WRITER) as i64;
-    let (_, stats) = app.get_json("/stats").await;
+    let (status, stats) = app.get_json("/stats").await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(stats["total_messages"], expected);
+    for (query, _, _, _, final_total) in READER_QUERIES {
+        let (status, page) = app.get_json(query).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["total"], final_total, "{query}");
+    }
     assert_eq!(stats["senders_count"], SENDERS);
     assert_eq!(app.row_count(), expected);
     println!(

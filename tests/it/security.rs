@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use reqwest::StatusCode;
 use serde_json::Value;
 use webhook_receiver::signature;
 
@@ -33,14 +34,17 @@ async fn the_secrets_never_appear_in_logs_errors_help_or_metrics() {
     ];
     // Everything anyone could read: help, refusals, responses, metrics, logs.
     let mut seen = Vec::new();
-    for args in [
-        &["--help"][..],
-        &["serve", "--help"],
-        &["healthcheck", "--help"],
-        &["serve", "--database-url", "postgres://elsewhere"],
-        &["serve", "--port", "not-a-port"],
+    for (args, expected_code) in [
+        (&["--help"][..], 0),
+        (&["serve", "--help"], 0),
+        (&["healthcheck", "--help"], 0),
+        (&["serve", "--database-url", "postgres://elsewhere"], 2),
+        (&["serve", "--port", "not-a-port"], 2),
     ] {
-        let (_, stdout, stderr) = output_of(app_command(&env).args(args));
+        let (code, stdout, stderr) = output_of(app_command(&env).args(args));
+        // Each must have done what it was run for, or there would be nothing to scan.
+        assert_eq!(code, Some(expected_code), "{args:?}: {stdout}{stderr}");
+        assert!(!(stdout.is_empty() && stderr.is_empty()), "{args:?}");
         seen.extend([stdout, stderr]);
     }
 
@@ -48,12 +52,20 @@ async fn the_secrets_never_appear_in_logs_errors_help_or_metrics() {
     let client = reqwest::Client::new();
     let body = message("m1", "+919876543210", "2025-01-15T10:00:00Z", Some("hi")).to_string();
     let mut signatures = Vec::new();
-    for (key, body) in [
-        (current.as_str(), body.as_str()),
-        (previous.as_str(), body.as_str()),
-        ("a-wrong-key", body.as_str()),
-        (current.as_str(), "{\"message_id\": 1}"),
-        (current.as_str(), "not json"),
+    for (key, body, expected) in [
+        (current.as_str(), body.as_str(), StatusCode::OK),
+        (previous.as_str(), body.as_str(), StatusCode::OK),
+        ("a-wrong-key", body.as_str(), StatusCode::UNAUTHORIZED),
+        (
+            current.as_str(),
+            "{\"message_id\": 1}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            current.as_str(),
+            "not json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let signature = signature::sign(key.as_bytes(), body.as_bytes());
         let response = client
@@ -63,33 +75,40 @@ async fn the_secrets_never_appear_in_logs_errors_help_or_metrics() {
             .send()
             .await
             .unwrap();
+        assert_eq!(response.status(), expected, "{key} {body}");
         seen.push(format!("{:?}", response.headers()));
         seen.push(response.text().await.unwrap());
         signatures.push(signature);
     }
     // A storage failure's error messages too.
     std::fs::remove_file(&db_path).unwrap();
-    for path in [
-        "/health/ready",
-        "/messages",
-        "/stats",
-        "/metrics",
-        "/nowhere",
+    for (path, expected) in [
+        ("/health/ready", StatusCode::SERVICE_UNAVAILABLE),
+        ("/messages", StatusCode::SERVICE_UNAVAILABLE),
+        ("/stats", StatusCode::SERVICE_UNAVAILABLE),
+        ("/metrics", StatusCode::OK),
+        ("/nowhere", StatusCode::NOT_FOUND),
     ] {
         let response = client
             .get(format!("{}{path}", server.url))
             .send()
             .await
             .unwrap();
+        assert_eq!(response.status(), expected, "{path}");
         seen.push(response.text().await.unwrap());
     }
+    let new_message = message("m2", "+919876543210", "2025-01-15T10:00:00Z", None).to_string();
     let response = client
         .post(format!("{}/webhook", server.url))
-        .header("X-Signature", signature::sign(current.as_bytes(), b"{}"))
-        .body("{}")
+        .header(
+            "X-Signature",
+            signature::sign(current.as_bytes(), new_message.as_bytes()),
+        )
+        .body(new_message)
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     seen.push(response.text().await.unwrap());
 
     server.signal("TERM");
