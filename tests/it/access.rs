@@ -380,6 +380,28 @@ async fn sign_reads_its_keys_from_files_as_serve_does() {
 }
 
 #[tokio::test]
+async fn send_signs_with_the_key_from_its_file_and_reads_stay_closed_to_it() {
+    let app = spawn_with_tokens().await;
+    let (_dir, file) = secret_file(&format!("{SECRET}\n"));
+    let send = run_app(
+        &[("WEBHOOK_SECRET_FILE", &file)],
+        &["send", "--url", &app.url, "--generate", "3", "--seed", "7"],
+        None,
+    )
+    .await;
+    assert_eq!(send.code, Some(0), "{} {}", send.stdout, send.stderr);
+    assert_eq!(app.row_count(), 3);
+    assert_not_authenticated(get(&app.url, "/messages", None).await, "messages").await;
+    let page: Value = get(&app.url, "/messages", Some(READ_TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 3);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn no_token_or_secret_reaches_a_log_line_or_the_help() {
     let (_dir, file) = secret_file("app-secret-from-file-31c7\n");
     let env = [
