@@ -407,7 +407,7 @@ _app() {
             return 0
             ;;
         app__subcmd__send)
-            opts="-h -V --scheme --secret --whatsapp-app-secret --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
+            opts="-h -V --scheme --secret --secret-file --whatsapp-app-secret --whatsapp-app-secret-file --url --message-id --from --to --ts --text --file --generate --seed --concurrency --timeout-secs --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +421,15 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --whatsapp-app-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whatsapp-app-secret-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,7 +485,7 @@ _app() {
             return 0
             ;;
         app__subcmd__serve)
-            opts="-h -V --database-url --secret --previous-secret --tolerance-secs --whatsapp-app-secret --whatsapp-verify-token --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --retention --sqlite-autocheckpoint-pages --help --version"
+            opts="-h -V --database-url --secret --secret-file --previous-secret --previous-secret-file --tolerance-secs --whatsapp-app-secret --whatsapp-app-secret-file --whatsapp-verify-token --whatsapp-verify-token-file --read-token --read-token-file --metrics-token --metrics-token-file --log-level --host --port --max-body-bytes --request-timeout-secs --shutdown-drain-secs --retention --sqlite-autocheckpoint-pages --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,7 +499,15 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --previous-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --previous-secret-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -503,7 +519,31 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --whatsapp-app-secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --whatsapp-verify-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whatsapp-verify-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -547,7 +587,7 @@ _app() {
             return 0
             ;;
         app__subcmd__sign)
-            opts="-h -V --scheme --secret --whatsapp-app-secret --file --body --header --id --timestamp --help --version"
+            opts="-h -V --scheme --secret --secret-file --whatsapp-app-secret --whatsapp-app-secret-file --file --body --header --id --timestamp --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,7 +601,15 @@ _app() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --secret-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --whatsapp-app-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whatsapp-app-secret-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

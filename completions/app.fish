@@ -39,10 +39,18 @@ complete -c app -n "__fish_app_needs_command" -f -a "healthcheck" -d 'Ask a runn
 complete -c app -n "__fish_app_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c app -n "__fish_app_using_subcommand serve" -l database-url -d 'SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l secret -d 'HMAC-SHA256 key for X-Signature (required)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l secret-file -d 'A file holding the HMAC-SHA256 key for X-Signature, instead of WEBHOOK_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand serve" -l previous-secret -d 'A second key accepted during a rotation' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l previous-secret-file -d 'A file holding the second key, instead of WEBHOOK_SECRET_PREVIOUS' -r -F
 complete -c app -n "__fish_app_using_subcommand serve" -l tolerance-secs -d 'Seconds a Standard Webhooks timestamp may be from the server\'s clock, either way (1 to 86400)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-app-secret -d 'The Meta app\'s secret: the key of X-Hub-Signature-256 on POST /webhook/whatsapp (unset: every delivery there is refused)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-app-secret-file -d 'A file holding the Meta app\'s secret, instead of WHATSAPP_APP_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-verify-token -d 'The token Meta\'s subscription handshake (GET /webhook/whatsapp) must present (unset: every handshake fails)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l whatsapp-verify-token-file -d 'A file holding the handshake\'s token, instead of WHATSAPP_VERIFY_TOKEN' -r -F
+complete -c app -n "__fish_app_using_subcommand serve" -l read-token -d 'The bearer token GET /messages and GET /stats need (unset: they are open)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l read-token-file -d 'A file holding the read token, instead of READ_TOKEN' -r -F
+complete -c app -n "__fish_app_using_subcommand serve" -l metrics-token -d 'The bearer token GET /metrics needs (unset: it is open)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l metrics-token-file -d 'A file holding the metrics token, instead of METRICS_TOKEN' -r -F
 complete -c app -n "__fish_app_using_subcommand serve" -l log-level -d 'Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)' -r -f -a "DEBUG\t''
 INFO\t''
 WARN\t''
@@ -64,7 +72,9 @@ complete -c app -n "__fish_app_using_subcommand sign" -l scheme -d 'The sender s
 standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
 whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
 complete -c app -n "__fish_app_using_subcommand sign" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l secret-file -d 'A file holding the key for hex and standard, instead of WEBHOOK_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand sign" -l whatsapp-app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand sign" -l whatsapp-app-secret-file -d 'A file holding the key for whatsapp, instead of WHATSAPP_APP_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand sign" -l file -d 'Sign this file\'s bytes instead of stdin ("-" is stdin)' -r -F
 complete -c app -n "__fish_app_using_subcommand sign" -l body -d 'Sign this string\'s bytes instead of stdin' -r
 complete -c app -n "__fish_app_using_subcommand sign" -l id -d 'The webhook-id to sign (standard only) [default: a new msg_…]' -r
@@ -76,7 +86,9 @@ complete -c app -n "__fish_app_using_subcommand send" -l scheme -d 'The sender s
 standard\t'Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature` (`v1,<base64>` over id, timestamp and body) with WEBHOOK_SECRET, `whsec_` or not (POST /webhook)'
 whatsapp\t'Meta\'s WhatsApp Cloud API: `X-Hub-Signature-256: sha256=<hex>` with WHATSAPP_APP_SECRET (POST /webhook/whatsapp)'"
 complete -c app -n "__fish_app_using_subcommand send" -l secret -d 'HMAC-SHA256 key for hex and standard: the server\'s WEBHOOK_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l secret-file -d 'A file holding the key for hex and standard, instead of WEBHOOK_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand send" -l whatsapp-app-secret -d 'HMAC-SHA256 key for whatsapp: the Meta app\'s secret, the server\'s WHATSAPP_APP_SECRET (prefer the variable: flags show in `ps`)' -r
+complete -c app -n "__fish_app_using_subcommand send" -l whatsapp-app-secret-file -d 'A file holding the key for whatsapp, instead of WHATSAPP_APP_SECRET' -r -F
 complete -c app -n "__fish_app_using_subcommand send" -l url -d 'Base URL of the server (whatsapp posts to /webhook/whatsapp, the others to /webhook)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l message-id -d 'The message\'s id (for whatsapp, a wamid…)' -r
 complete -c app -n "__fish_app_using_subcommand send" -l from -d 'The sender, e.g. +919876543210' -r

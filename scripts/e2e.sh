@@ -15,8 +15,10 @@
 #   scripts/e2e.sh --native     the same against a release build of `app serve`
 #                               on a free port with a temporary database
 #
-# Environment: WEBHOOK_SECRET (default testsecret), LOGS_CMD, API_PORT (Compose
-# host port, default 8000), APP (an `app` binary for `app sign` when openssl is
+# Environment: WEBHOOK_SECRET (default testsecret), READ_TOKEN and METRICS_TOKEN
+# (when set, the reads send them as `Authorization: Bearer`, and a read without
+# one must be refused; unset, the reads are open as the outline expects),
+# LOGS_CMD, API_PORT (Compose host port, default 8000), APP (an `app` binary for `app sign` when openssl is
 # missing), COMPOSE / DOCKER / MAKE (commands; detected when unset).
 #
 # Prints one line per check (`ok - ...` / `not ok - ...`) and ends with
@@ -57,6 +59,16 @@ trap cleanup EXIT
 
 export WEBHOOK_SECRET=${WEBHOOK_SECRET:-testsecret}
 
+# The readers' credentials, in curl config files (-K) rather than on the command
+# line, where `ps` would show them; empty when the token is unset.
+(
+  umask 077
+  : >"$WORK/read.curlrc"
+  : >"$WORK/metrics.curlrc"
+  [[ -z ${READ_TOKEN:-} ]] || printf 'header = "Authorization: Bearer %s"\n' "$READ_TOKEN" >"$WORK/read.curlrc"
+  [[ -z ${METRICS_TOKEN:-} ]] || printf 'header = "Authorization: Bearer %s"\n' "$METRICS_TOKEN" >"$WORK/metrics.curlrc"
+)
+
 # --- helpers ---------------------------------------------------------------
 
 # Hex HMAC-SHA256 of exactly the bytes given, keyed with WEBHOOK_SECRET.
@@ -68,8 +80,15 @@ sign() {
   fi
 }
 
+# read_curl ARGS...: curl with the token its route needs, when one is set
+read_curl() { curl -s -K "$WORK/read.curlrc" "$@"; }
+
 # get URL -> $WORK/body, prints the status code
-get() { curl -s -o "$WORK/body" -w '%{http_code}' "$1"; }
+get() {
+  local auth=$WORK/read.curlrc
+  [[ $1 != */metrics* ]] || auth=$WORK/metrics.curlrc
+  curl -s -K "$auth" -o "$WORK/body" -w '%{http_code}' "$1"
+}
 
 # post_signed BODY -> prints the status code
 post_signed() {
@@ -94,7 +113,7 @@ fetch_all() { # -> $WORK/all.json
   local offset=0 total=1 page=$WORK/page.json
   echo '[]' >"$WORK/all.json"
   while ((offset < total)); do
-    curl -s "$BASE/messages?limit=100&offset=$offset" >"$page" || return 1
+    read_curl "$BASE/messages?limit=100&offset=$offset" >"$page" || return 1
     total=$(jq -r '.total' "$page") || return 1
     [[ $total =~ ^[0-9]+$ ]] || return 1
     jq -s '.[0] + .[1].data' "$WORK/all.json" "$page" >"$WORK/all.tmp" && mv "$WORK/all.tmp" "$WORK/all.json"
@@ -103,7 +122,7 @@ fetch_all() { # -> $WORK/all.json
   done
 }
 
-total_of() { curl -s "$BASE/messages?limit=1" | jq -r '.total'; }
+total_of() { read_curl "$BASE/messages?limit=1" | jq -r '.total'; }
 
 # --- the outline -----------------------------------------------------------
 
@@ -147,7 +166,7 @@ outline() { # BASE_URL
     note "GET /messages gave no total"
   fi
   local m1_before
-  m1_before=$(curl -s "$BASE/messages?limit=100&from=%2B919876543210" | jq '[.data[] | select(.message_id == "m1")] | length')
+  m1_before=$(read_curl "$BASE/messages?limit=100&from=%2B919876543210" | jq '[.data[] | select(.message_id == "m1")] | length')
 
   # 3. Webhook + signature
   local code
@@ -287,6 +306,11 @@ outline() { # BASE_URL
     "$(jq -c '[.total_messages, .senders_count, .first_message_ts, .last_message_ts]' "$stats")" \
     '[6,3,"2025-01-14T08:00:00Z","2025-01-15T11:00:00Z"]'
 
+  if [[ -n ${READ_TOKEN:-} ]]; then
+    expect "READ_TOKEN set: GET /messages without it answers 401" \
+      "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/messages")" 401
+  fi
+
   # 7. /metrics
   code=$(get "$BASE/metrics")
   expect "GET /metrics answers 200" "$code" 200
@@ -342,7 +366,7 @@ check_logs() {
 }
 
 # A snapshot of what must survive a restart.
-snapshot() { fetch_all && jq -c '{rows: ., stats: input}' "$WORK/all.json" <(curl -s "$BASE/stats"); }
+snapshot() { fetch_all && jq -c '{rows: ., stats: input}' "$WORK/all.json" <(read_curl "$BASE/stats"); }
 
 # --- Compose ---------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 //! What the settings shared by the commands mean: where the database is (`DATABASE_URL`, read
-//! into a [`Location`](crate::config::Location)) and how loud the logs are (`LOG_LEVEL`). Every setting is an environment
-//! variable with a matching flag; the command line's argument groups read them.
+//! into a [`Location`](crate::config::Location)), how loud the logs are (`LOG_LEVEL`), and how a
+//! secret or token is given, as a variable or as a file ([`secret_or_file`]). Every setting is an
+//! environment variable with a matching flag; the command line's argument groups read them.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,40 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// A secret or token given as `variable` (its `value`) or as the file `{variable}_FILE` names,
+/// as Docker and Kubernetes secrets are mounted: the file is read once, and one trailing newline
+/// (`\n` or `\r\n`) is stripped. Empty is unset, as Compose passes a variable through empty
+/// when the caller has none. Both set, or a file that cannot be read as text: an error that names
+/// the variables and the file, never what either holds.
+pub fn secret_or_file(
+    variable: &str,
+    value: Option<String>,
+    file: Option<&Path>,
+) -> Result<Option<String>, String> {
+    let value = value.filter(|value| !value.is_empty());
+    let file = file.filter(|file| !file.as_os_str().is_empty());
+    match (value, file) {
+        (Some(_), Some(_)) => Err(format!(
+            "{variable} and {variable}_FILE are both set: set only one"
+        )),
+        (value, None) => Ok(value),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                format!(
+                    "{variable}_FILE: cannot read {}: {}",
+                    path.display(),
+                    error.kind()
+                )
+            })?;
+            let text = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text);
+            Ok(Some(text.to_string()).filter(|text| !text.is_empty()))
+        }
+    }
+}
+
 /// `LOG_LEVEL`: the least severe level written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]
@@ -110,6 +145,54 @@ mod tests {
             Ok(Location::File("app.db".into()))
         );
         assert_eq!(Location::parse("sqlite::memory:"), Ok(Location::Memory));
+    }
+
+    #[test]
+    fn a_secret_comes_from_the_variable_or_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        for (content, expected) in [
+            ("s3cr3t\n", "s3cr3t"),
+            ("s3cr3t\r\n", "s3cr3t"),
+            ("s3cr3t", "s3cr3t"),
+            ("s3cr3t\n\n", "s3cr3t\n"),
+        ] {
+            std::fs::write(&file, content).unwrap();
+            assert_eq!(
+                secret_or_file("READ_TOKEN", None, Some(&file)),
+                Ok(Some(expected.to_string())),
+                "{content:?}"
+            );
+        }
+        assert_eq!(
+            secret_or_file("READ_TOKEN", Some("direct".into()), None),
+            Ok(Some("direct".to_string()))
+        );
+        assert_eq!(
+            secret_or_file("READ_TOKEN", Some(String::new()), None),
+            Ok(None)
+        );
+        assert_eq!(secret_or_file("READ_TOKEN", None, None), Ok(None));
+    }
+
+    #[test]
+    fn both_or_an_unreadable_file_are_refused_without_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "file-secret").unwrap();
+        let both = secret_or_file("READ_TOKEN", Some("var-secret".into()), Some(&file));
+        let both = both.unwrap_err();
+        assert!(both.contains("READ_TOKEN and READ_TOKEN_FILE"), "{both}");
+        assert!(
+            !both.contains("var-secret") && !both.contains("file-secret"),
+            "{both}"
+        );
+        let missing = secret_or_file("READ_TOKEN", None, Some(&dir.path().join("absent")));
+        let missing = missing.unwrap_err();
+        assert!(
+            missing.starts_with("READ_TOKEN_FILE: cannot read"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! and its key, the output format), and the set-up they share.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::exit::usage;
 use super::output;
-use crate::config::{DEFAULT_DATABASE_URL, Location};
+use crate::config::{self, DEFAULT_DATABASE_URL, Location};
 use crate::storage::{OpenError, ReadOnlyStorage};
 
 /// `--database-url` / `DATABASE_URL`, for every command that opens the database.
@@ -62,7 +62,8 @@ pub enum Scheme {
 }
 
 /// `--scheme` and the key it signs with: `--secret` / `WEBHOOK_SECRET` for `hex` and
-/// `standard`, `--whatsapp-app-secret` / `WHATSAPP_APP_SECRET` for `whatsapp`.
+/// `standard`, `--whatsapp-app-secret` / `WHATSAPP_APP_SECRET` for `whatsapp`, each also from the
+/// file its `_FILE` names, as `app serve` reads them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SigningArgs {
     /// The sender style to sign as
@@ -74,6 +75,10 @@ pub struct SigningArgs {
     #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
+    /// A file holding the key for hex and standard, instead of WEBHOOK_SECRET
+    #[arg(long = "secret-file", env = "WEBHOOK_SECRET_FILE", value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+
     /// HMAC-SHA256 key for whatsapp: the Meta app's secret, the server's WHATSAPP_APP_SECRET
     /// (prefer the variable: flags show in `ps`)
     #[arg(
@@ -83,16 +88,28 @@ pub struct SigningArgs {
         hide_env_values = true
     )]
     pub whatsapp_app_secret: Option<String>,
+
+    /// A file holding the key for whatsapp, instead of WHATSAPP_APP_SECRET
+    #[arg(
+        long = "whatsapp-app-secret-file",
+        env = "WHATSAPP_APP_SECRET_FILE",
+        value_name = "PATH"
+    )]
+    pub whatsapp_app_secret_file: Option<PathBuf>,
 }
 
 impl SigningArgs {
     /// The scheme with its key, or a usage error naming the variable when that key is unset or
-    /// empty. Only the chosen scheme's key is required.
+    /// empty, given twice (the variable and its file), or in a file that cannot be read. Only
+    /// the chosen scheme's key is required.
     pub fn signer(&self) -> anyhow::Result<Signer> {
-        let present = |value: &Option<String>| value.clone().filter(|value| !value.is_empty());
+        let present = |variable: &str, value: &Option<String>, file: &Option<PathBuf>| {
+            config::secret_or_file(variable, value.clone(), file.as_deref()).map_err(usage)
+        };
         match self.scheme {
             Scheme::Hex | Scheme::Standard => {
-                let secret = present(&self.secret).ok_or_else(|| {
+                let secret = present("WEBHOOK_SECRET", &self.secret, &self.secret_file)?;
+                let secret = secret.ok_or_else(|| {
                     usage("no secret: set WEBHOOK_SECRET (or pass --secret) to the server's key")
                 })?;
                 Ok(if self.scheme == Scheme::Hex {
@@ -102,7 +119,12 @@ impl SigningArgs {
                 })
             }
             Scheme::Whatsapp => {
-                let secret = present(&self.whatsapp_app_secret).ok_or_else(|| {
+                let secret = present(
+                    "WHATSAPP_APP_SECRET",
+                    &self.whatsapp_app_secret,
+                    &self.whatsapp_app_secret_file,
+                )?;
+                let secret = secret.ok_or_else(|| {
                     usage(
                         "no app secret: set WHATSAPP_APP_SECRET (or pass --whatsapp-app-secret) \
                          to the Meta app's secret, as the server has it",

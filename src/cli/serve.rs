@@ -1,5 +1,6 @@
 //! `app serve`: the HTTP API, configured from the environment (every variable has a flag).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -7,8 +8,8 @@ use tokio::net::TcpListener;
 
 use super::args::DatabaseArgs;
 use super::prune::Age;
-use crate::config::{Location, LogLevel};
-use crate::http::{self, AppState, Settings, VerifyToken, WebhookSecret};
+use crate::config::{self, Location, LogLevel};
+use crate::http::{self, AppState, BearerToken, Settings, VerifyToken, WebhookSecret};
 use crate::storage::{self, AutoCheckpoint, Retention, Storage};
 use crate::telemetry;
 
@@ -24,6 +25,10 @@ pub struct Args {
     #[arg(long = "secret", env = "WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
+    /// A file holding the HMAC-SHA256 key for X-Signature, instead of WEBHOOK_SECRET
+    #[arg(long = "secret-file", env = "WEBHOOK_SECRET_FILE", value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+
     /// A second key accepted during a rotation
     #[arg(
         long = "previous-secret",
@@ -31,6 +36,14 @@ pub struct Args {
         hide_env_values = true
     )]
     pub previous_secret: Option<String>,
+
+    /// A file holding the second key, instead of WEBHOOK_SECRET_PREVIOUS
+    #[arg(
+        long = "previous-secret-file",
+        env = "WEBHOOK_SECRET_PREVIOUS_FILE",
+        value_name = "PATH"
+    )]
+    pub previous_secret_file: Option<PathBuf>,
 
     /// Seconds a Standard Webhooks timestamp may be from the server's clock, either way (1 to 86400)
     // Read as text and checked in `Config`, so that a bad value is refused like every other
@@ -51,6 +64,14 @@ pub struct Args {
     )]
     pub whatsapp_app_secret: Option<String>,
 
+    /// A file holding the Meta app's secret, instead of WHATSAPP_APP_SECRET
+    #[arg(
+        long = "whatsapp-app-secret-file",
+        env = "WHATSAPP_APP_SECRET_FILE",
+        value_name = "PATH"
+    )]
+    pub whatsapp_app_secret_file: Option<PathBuf>,
+
     /// The token Meta's subscription handshake (GET /webhook/whatsapp) must present (unset:
     /// every handshake fails)
     #[arg(
@@ -59,6 +80,34 @@ pub struct Args {
         hide_env_values = true
     )]
     pub whatsapp_verify_token: Option<String>,
+
+    /// A file holding the handshake's token, instead of WHATSAPP_VERIFY_TOKEN
+    #[arg(
+        long = "whatsapp-verify-token-file",
+        env = "WHATSAPP_VERIFY_TOKEN_FILE",
+        value_name = "PATH"
+    )]
+    pub whatsapp_verify_token_file: Option<PathBuf>,
+
+    /// The bearer token GET /messages and GET /stats need (unset: they are open)
+    #[arg(long = "read-token", env = "READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<String>,
+
+    /// A file holding the read token, instead of READ_TOKEN
+    #[arg(long = "read-token-file", env = "READ_TOKEN_FILE", value_name = "PATH")]
+    pub read_token_file: Option<PathBuf>,
+
+    /// The bearer token GET /metrics needs (unset: it is open)
+    #[arg(long = "metrics-token", env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// A file holding the metrics token, instead of METRICS_TOKEN
+    #[arg(
+        long = "metrics-token-file",
+        env = "METRICS_TOKEN_FILE",
+        value_name = "PATH"
+    )]
+    pub metrics_token_file: Option<PathBuf>,
 
     /// Least severe level logged: DEBUG, INFO, WARN or ERROR (any case)
     #[arg(long, env = "LOG_LEVEL", default_value = "INFO", ignore_case = true)]
@@ -125,7 +174,8 @@ impl TryFrom<Args> for Config {
     type Error = Refusal;
 
     fn try_from(args: Args) -> Result<Self, Refusal> {
-        let Some(secret) = args.secret.and_then(WebhookSecret::new) else {
+        let secret = secret_or_file("WEBHOOK_SECRET", args.secret, args.secret_file)?;
+        let Some(secret) = secret.and_then(WebhookSecret::new) else {
             return Err(Refusal {
                 variable: "WEBHOOK_SECRET",
                 message: "WEBHOOK_SECRET is not set: refusing to start".to_string(),
@@ -144,6 +194,24 @@ impl TryFrom<Args> for Config {
             .map(retention)
             .transpose()?;
         let autocheckpoint = autocheckpoint(&args.autocheckpoint_pages)?;
+        let previous_secret = secret_or_file(
+            "WEBHOOK_SECRET_PREVIOUS",
+            args.previous_secret,
+            args.previous_secret_file,
+        )?;
+        let whatsapp_app_secret = secret_or_file(
+            "WHATSAPP_APP_SECRET",
+            args.whatsapp_app_secret,
+            args.whatsapp_app_secret_file,
+        )?;
+        let whatsapp_verify_token = secret_or_file(
+            "WHATSAPP_VERIFY_TOKEN",
+            args.whatsapp_verify_token,
+            args.whatsapp_verify_token_file,
+        )?;
+        let read_token = secret_or_file("READ_TOKEN", args.read_token, args.read_token_file)?;
+        let metrics_token =
+            secret_or_file("METRICS_TOKEN", args.metrics_token, args.metrics_token_file)?;
         Ok(Self {
             location,
             autocheckpoint,
@@ -152,16 +220,31 @@ impl TryFrom<Args> for Config {
             retention,
             settings: Settings {
                 secret,
-                previous_secret: args.previous_secret.and_then(WebhookSecret::new),
+                previous_secret: previous_secret.and_then(WebhookSecret::new),
                 timestamp_tolerance,
-                whatsapp_app_secret: args.whatsapp_app_secret.and_then(WebhookSecret::new),
-                whatsapp_verify_token: args.whatsapp_verify_token.and_then(VerifyToken::new),
+                whatsapp_app_secret: whatsapp_app_secret.and_then(WebhookSecret::new),
+                whatsapp_verify_token: whatsapp_verify_token.and_then(VerifyToken::new),
+                read_token: read_token.and_then(BearerToken::new),
+                metrics_token: metrics_token.and_then(BearerToken::new),
                 max_body_bytes: args.max_body_bytes,
                 request_timeout: Duration::from_secs(args.request_timeout_secs),
                 shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),
             },
         })
     }
+}
+
+/// A secret or token from its variable or its `_FILE` ([`config::secret_or_file`]); the refusal
+/// names the variable, and the file when it is the file that is wrong.
+fn secret_or_file(
+    variable: &'static str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<String>, Refusal> {
+    config::secret_or_file(variable, value, file.as_deref()).map_err(|message| Refusal {
+        variable,
+        message: format!("{message}: refusing to start"),
+    })
 }
 
 /// `WEBHOOK_TOLERANCE_SECS`: whole seconds within [`http::TIMESTAMP_TOLERANCE_SECS`].
@@ -259,6 +342,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             version = env!("CARGO_PKG_VERSION"),
             "listening"
         );
+        if config.settings.read_token.is_none() && !address.ip().is_loopback() {
+            tracing::warn!(
+                address = %address,
+                "READ_TOKEN is not set: anyone who can reach this address can read every stored \
+                 message (GET /messages, GET /stats)"
+            );
+        }
         http::serve(listener, state, shutdown).await?;
         tracing::info!("stopped: every accepted message is committed");
         Ok(ExitCode::SUCCESS)

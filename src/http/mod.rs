@@ -7,7 +7,8 @@ mod body;
 mod outcome;
 mod settings;
 
-// How a webhook's signature is judged, from the settings.
+// How a webhook's signature is judged, and who may read, from the settings.
+mod auth;
 mod signature_check;
 
 // Its errors and its state.
@@ -41,8 +42,8 @@ use tokio::net::TcpListener;
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
 pub use settings::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE, Settings,
-    TIMESTAMP_TOLERANCE_SECS, VerifyToken, WebhookSecret,
+    BearerToken, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE,
+    Settings, TIMESTAMP_TOLERANCE_SECS, VerifyToken, WebhookSecret,
 };
 pub use state::AppState;
 
@@ -55,7 +56,7 @@ const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 /// The whole API: the documented routes, JSON answers for unknown routes and methods, and the
 /// guards and middleware every request passes.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = openapi::routes().split_for_parts();
+    let (routes, _) = openapi::routes(&state.access).split_for_parts();
     routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

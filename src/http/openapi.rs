@@ -4,22 +4,26 @@
 //! `#[utoipa::path]` gives its operation, the types the handlers return derive their schemas,
 //! and [`routes`] registers every route from those same annotations, so no route is served
 //! undocumented and no documented route is missing. What no single handler owns is added here:
-//! the `X-Request-ID` header every request may send and every response carries, and the 408 of
-//! the request timeout. The integration tests and `make schemathesis` check every real response
+//! the `X-Request-ID` header every request may send and every response carries, the 408 of
+//! the request timeout, and the bearer scheme (with its 401) of the operations a token can close. The integration tests and `make schemathesis` check every real response
 //! against the document.
 
 use std::sync::OnceLock;
 
 use axum::Json;
+use axum::middleware::from_fn_with_state;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, Required};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::{self, Access, BEARER_SCHEME};
+use super::body::ErrorBody;
 use super::state::AppState;
 use super::webhook::WebhookResultHeader;
 use super::whatsapp::WhatsAppResultHeader;
@@ -47,24 +51,42 @@ pub const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:-]{1,128}$";
 )]
 pub struct ApiDoc;
 
+/// The operations a bearer token can close: `READ_TOKEN`'s and `METRICS_TOKEN`'s.
+const BEARER_OPERATIONS: [&str; 3] = ["list_messages", "stats", "metrics"];
+
 /// Every route with its OpenAPI operation: each handler's `#[utoipa::path]` gives its method and
-/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree.
-pub(super) fn routes() -> OpenApiRouter<AppState> {
+/// path, so what the router serves and what `GET /openapi.json` documents cannot disagree. The
+/// routes of [`BEARER_OPERATIONS`] get [`auth::require_bearer`] with their token, which lets
+/// everything through when that token is unset.
+pub(super) fn routes(access: &Access) -> OpenApiRouter<AppState> {
+    let reads = OpenApiRouter::new()
+        .routes(routes!(messages::list_messages))
+        .routes(routes!(stats::stats))
+        .route_layer(from_fn_with_state(
+            access.read.clone(),
+            auth::require_bearer,
+        ));
+    let metrics = OpenApiRouter::new()
+        .routes(routes!(metrics::metrics))
+        .route_layer(from_fn_with_state(
+            access.metrics.clone(),
+            auth::require_bearer,
+        ));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(webhook::receive))
         .routes(routes!(whatsapp::verify, whatsapp::receive))
-        .routes(routes!(messages::list_messages))
-        .routes(routes!(stats::stats))
+        .merge(reads)
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-        .routes(routes!(metrics::metrics))
+        .merge(metrics)
         .routes(routes!(openapi_json))
 }
 
-/// The whole document, as `GET /openapi.json` serves it.
+/// The whole document, as `GET /openapi.json` serves it (the same whether tokens are set or not).
 pub fn document() -> utoipa::openapi::OpenApi {
-    let mut document = routes().into_openapi();
+    let mut document = routes(&Access::default()).into_openapi();
     CommonHeadersAndTimeout.modify(&mut document);
+    BearerAuth.modify(&mut document);
     document
 }
 
@@ -176,4 +198,76 @@ fn add_common(operation: &mut Operation) {
         .responses
         .entry("408".to_string())
         .or_insert_with(|| RefOr::Ref(Ref::from_response_name(REQUEST_TIMEOUT)));
+}
+
+/// Declares the bearer scheme, and on exactly the operations of [`BEARER_OPERATIONS`] requires
+/// it and documents the 401 a missing or wrong token gets.
+struct BearerAuth;
+
+const NOT_AUTHENTICATED: &str = "NotAuthenticated";
+
+impl Modify for BearerAuth {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "READ_TOKEN for /messages and /stats, METRICS_TOKEN for /metrics; \
+                         required only when the server has that token set",
+                    ))
+                    .build(),
+            ),
+        );
+        components.responses.insert(
+            NOT_AUTHENTICATED.to_string(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(
+                        "The server has a token for this route and the request did not present \
+                         it as `Authorization: Bearer <token>`",
+                    )
+                    .header(
+                        "WWW-Authenticate",
+                        HeaderBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .description(Some("`Bearer`"))
+                            .build(),
+                    )
+                    .header_ref(
+                        REQUEST_ID,
+                        Ref::new(format!("#/components/headers/{REQUEST_ID}")),
+                    )
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name(ErrorBody::name())))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+        for item in document.paths.paths.values_mut() {
+            let Some(operation) = item.get.as_mut() else {
+                continue;
+            };
+            let closable = operation
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| BEARER_OPERATIONS.contains(&id));
+            if !closable {
+                continue;
+            }
+            operation.security = Some(vec![SecurityRequirement::new(
+                BEARER_SCHEME,
+                Vec::<String>::new(),
+            )]);
+            operation.responses.responses.insert(
+                "401".to_string(),
+                RefOr::Ref(Ref::from_response_name(NOT_AUTHENTICATED)),
+            );
+        }
+    }
 }

@@ -58,13 +58,9 @@ impl VerifyToken {
         (!token.is_empty()).then_some(Self(token))
     }
 
-    /// True when `given` is the token. Both are hashed first and the digests compared in
-    /// constant time, so the time taken tells neither where they differ nor the token's length.
+    /// True when `given` is the token, compared in constant time (see [`same_token`]).
     pub fn matches(&self, given: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        use subtle::ConstantTimeEq;
-        let expected = Sha256::digest(self.0.as_bytes());
-        Sha256::digest(given.as_bytes()).ct_eq(&expected).into()
+        same_token(&self.0, given)
     }
 }
 
@@ -72,6 +68,40 @@ impl fmt::Debug for VerifyToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("VerifyToken(..)")
     }
+}
+
+/// A token a reader presents as `Authorization: Bearer <token>` (`READ_TOKEN` for `/messages`
+/// and `/stats`, `METRICS_TOKEN` for `/metrics`): never empty, as an empty one would let anyone
+/// in. Never printed.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token, or `None` when it is empty.
+    pub fn new(token: impl Into<String>) -> Option<Self> {
+        let token = token.into();
+        (!token.is_empty()).then_some(Self(token))
+    }
+
+    /// True when `given` is the token, compared in constant time like [`VerifyToken::matches`].
+    pub fn matches(&self, given: &str) -> bool {
+        same_token(&self.0, given)
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(..)")
+    }
+}
+
+/// Whether `given` is `expected`. Both are hashed first and the digests compared in constant
+/// time, so the time taken tells neither where they differ nor the token's length.
+fn same_token(expected: &str, given: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let expected = Sha256::digest(expected.as_bytes());
+    Sha256::digest(given.as_bytes()).ct_eq(&expected).into()
 }
 
 /// Everything the server is configured with, as the server uses it.
@@ -89,6 +119,11 @@ pub struct Settings {
     pub whatsapp_app_secret: Option<WebhookSecret>,
     /// The token of the `GET /webhook/whatsapp` handshake; unset, every handshake fails.
     pub whatsapp_verify_token: Option<VerifyToken>,
+    /// `READ_TOKEN`: the bearer token `GET /messages` and `GET /stats` need; unset, they are
+    /// open.
+    pub read_token: Option<BearerToken>,
+    /// `METRICS_TOKEN`: the bearer token `GET /metrics` needs; unset, it is open.
+    pub metrics_token: Option<BearerToken>,
     /// The largest `POST /webhook` (or `/webhook/whatsapp`) body read; a larger one is answered
     /// 413.
     pub max_body_bytes: usize,
@@ -109,6 +144,8 @@ impl Settings {
             timestamp_tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
+            read_token: None,
+            metrics_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_drain: Duration::ZERO,
@@ -131,6 +168,8 @@ mod tests {
         let mut settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
         settings.whatsapp_app_secret = WebhookSecret::new("value-of-the-app-secret");
         settings.whatsapp_verify_token = VerifyToken::new("value-of-the-verify-token");
+        settings.read_token = BearerToken::new("value-of-the-read-token");
+        settings.metrics_token = BearerToken::new("value-of-the-metrics-token");
         let printed = format!("{settings:?}");
         assert!(!printed.contains("value-of"), "{printed}");
     }
@@ -147,6 +186,16 @@ mod tests {
             "MEATYHAMHOCK",
             " meatyhamhock",
         ] {
+            assert!(!token.matches(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_bearer_token_matches_only_itself() {
+        assert!(BearerToken::new("").is_none());
+        let token = BearerToken::new("reader-token").unwrap();
+        assert!(token.matches("reader-token"));
+        for other in ["", "reader-toke", "reader-tokenn", "READER-TOKEN"] {
             assert!(!token.matches(other), "{other:?}");
         }
     }

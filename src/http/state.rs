@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::auth::Access;
 use super::settings::{Settings, VerifyToken};
 use super::signature_check::SignatureCheck;
 use crate::signature::Verifier;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub(super) whatsapp_verifier: Option<Arc<Verifier>>,
     pub(super) whatsapp_verify_token: Option<VerifyToken>,
     pub(super) metrics: PrometheusHandle,
+    /// The tokens that close the reads, when set.
+    pub(super) access: Access,
     pub(super) max_body_bytes: usize,
     pub(super) request_timeout: Duration,
     pub(super) shutdown_drain: Duration,
@@ -41,6 +44,10 @@ impl AppState {
                 .map(|secret| Arc::new(Verifier::new(secret.as_bytes(), None))),
             whatsapp_verify_token: settings.whatsapp_verify_token.clone(),
             metrics: crate::telemetry::prometheus(),
+            access: Access {
+                read: settings.read_token.clone(),
+                metrics: settings.metrics_token.clone(),
+            },
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,
             shutdown_drain: settings.shutdown_drain,
