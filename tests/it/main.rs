@@ -7,6 +7,7 @@ mod abuse;
 mod cli;
 mod faults;
 mod health;
+mod limits;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
