@@ -52,6 +52,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::Connection;
+use tokio::sync::Semaphore;
 
 pub use backup::{BackupError, BackupReport};
 pub use bulk_load::BulkLoad;
@@ -85,7 +86,32 @@ pub struct Storage {
     writer: writer::WriterHandle,
     /// Behind an `Arc` like the rest: the state (and so this handle) is cloned for every request.
     durability: Arc<Durability>,
+    /// One permit per read that may hold a blocking thread: beyond, reads are refused at once,
+    /// so that a flood of them cannot take every blocking thread (and starve ingest's).
+    reads: Arc<Semaphore>,
 }
+
+/// How much may wait on the database before more is refused ([`StorageError::Busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Requests waiting for the writer.
+    pub writer_queue: usize,
+    /// Reads running at once, each on a blocking thread.
+    pub concurrent_reads: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            writer_queue: writer::QUEUE_CAPACITY,
+            concurrent_reads: MAX_CONCURRENT_READS,
+        }
+    }
+}
+
+/// Reads running at once: a few per core is enough to keep SQLite busy (reads are short and
+/// CPU-bound), and leaves tokio's blocking threads to everything else.
+const MAX_CONCURRENT_READS: usize = 16;
 
 impl Storage {
     /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
@@ -101,18 +127,36 @@ impl Storage {
         autocheckpoint: AutoCheckpoint,
         retention: Option<Retention>,
     ) -> Result<Self, StorageError> {
+        Self::open_bounded(location, autocheckpoint, retention, Bounds::default())
+    }
+
+    /// Like [`Storage::open_with`], with other [`Bounds`] than the default (small ones, to see
+    /// what happens when they are reached).
+    pub fn open_bounded(
+        location: &Location,
+        autocheckpoint: AutoCheckpoint,
+        retention: Option<Retention>,
+        bounds: Bounds,
+    ) -> Result<Self, StorageError> {
         let filename = Filename::resolve(location)?.with_autocheckpoint(autocheckpoint);
         let mut conn = connection::open_writer(&filename)?;
         migrations::run(&mut conn)?;
         let durability = Arc::new(Durability::read(&conn)?);
         let file = Arc::new(DatabaseFile::new(filename));
         let readers = Arc::new(Readers::new(Arc::clone(&file)));
-        let writer = writer::spawn(conn, Arc::clone(&file), Arc::clone(&readers), retention);
+        let writer = writer::spawn(
+            conn,
+            Arc::clone(&file),
+            Arc::clone(&readers),
+            retention,
+            bounds.writer_queue,
+        );
         Ok(Self {
             file,
             readers,
             writer,
             durability,
+            reads: Arc::new(Semaphore::new(bounds.concurrent_reads)),
         })
     }
 
@@ -211,10 +255,17 @@ impl Storage {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
+        let permit = Arc::clone(&self.reads)
+            .try_acquire_owned()
+            .map_err(|_| StorageError::Busy("reads are at their bound"))?;
         let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || readers.read(read))
-            .await
-            .map_err(|_| StorageError::Closed)
+        tokio::task::spawn_blocking(move || {
+            let attempt = readers.read(read);
+            drop(permit);
+            attempt
+        })
+        .await
+        .map_err(|_| StorageError::Closed)
     }
 }
 

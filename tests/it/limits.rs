@@ -2,7 +2,143 @@
 //! full writer queue, a flood of reads and the size of a 422. Each is refused or answered at
 //! once, in JSON, and counted.
 
-use crate::helpers::assert_serve_refuses;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use webhook_receiver::config::Location;
+use webhook_receiver::http::{self, AppState, Settings};
+use webhook_receiver::signature;
+use webhook_receiver::storage::{AutoCheckpoint, Bounds, Storage};
+
+use crate::helpers::{SECRET, assert_serve_refuses, message, secret};
+
+/// A server like `TestApp`'s whose storage has these `bounds`: its URL and database file.
+async fn bounded_server(bounds: Bounds) -> (String, PathBuf, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("app.db");
+    let location = Location::File(db_path.clone());
+    let storage =
+        Storage::open_bounded(&location, AutoCheckpoint::default(), None, bounds).unwrap();
+    let state = AppState::new(storage, &Settings::new(secret(SECRET)));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    (url, db_path, dir)
+}
+
+/// Posts message `id`, signed, to `/webhook`: its status, `Retry-After` and JSON body.
+async fn post_message(url: &str, id: &str) -> (StatusCode, Option<String>, Value) {
+    let body = message(id, "+919876543210", "2025-01-15T10:00:00Z", None).to_string();
+    let response = reqwest::Client::new()
+        .post(format!("{url}/webhook"))
+        .header("Content-Type", "application/json")
+        .header(
+            "X-Signature",
+            signature::sign(SECRET.as_bytes(), body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_string());
+    (status, retry_after, response.json().await.unwrap())
+}
+
+fn row_count(db_path: &PathBuf) -> i64 {
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_full_writer_queue_is_answered_503_at_once_and_nothing_refused_is_committed() {
+    let bounds = Bounds {
+        writer_queue: 1,
+        ..Bounds::default()
+    };
+    let (url, db_path, _dir) = bounded_server(bounds).await;
+    // Another connection holds the write lock: the writer waits on its first batch (for less
+    // than its busy timeout), one request waits in the queue, and there is room for no more.
+    let blocker = rusqlite::Connection::open(&db_path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut waiting = Vec::new();
+    for n in 0..2 {
+        let url = url.clone();
+        waiting.push(tokio::spawn(async move {
+            post_message(&url, &format!("queued-{n}")).await
+        }));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut refused = 0;
+    for n in 0..3 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            post_message(&url, &format!("shed-{n}")),
+        )
+        .await
+        .expect("a full queue is answered at once, not at the request's deadline");
+        assert_eq!(
+            answer,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("1".to_string()),
+                json!({"detail": "storage unavailable"})
+            )
+        );
+        refused += 1;
+    }
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let mut committed = 0;
+    for request in waiting {
+        let (status, _, body) = request.await.unwrap();
+        assert_eq!((status, &body["status"]), (StatusCode::OK, &json!("ok")));
+        committed += 1;
+    }
+    assert_eq!((committed, refused), (2, 3));
+    // Only what was acknowledged is stored: none of the refused messages.
+    assert_eq!(row_count(&db_path), 2);
+}
+
+#[tokio::test]
+async fn reads_beyond_their_bound_are_answered_503_and_ingest_goes_on() {
+    // No read may run: every read is beyond the bound, as under a flood of them.
+    let bounds = Bounds {
+        concurrent_reads: 0,
+        ..Bounds::default()
+    };
+    let (url, db_path, _dir) = bounded_server(bounds).await;
+    let client = reqwest::Client::new();
+    for path in ["/messages", "/stats"] {
+        let response = client.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(
+            (
+                response.status(),
+                response
+                    .headers()
+                    .get("retry-after")
+                    .map(|value| value.to_str().unwrap().to_string())
+            ),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_string())),
+            "{path}"
+        );
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"detail": "storage unavailable"}),
+            "{path}"
+        );
+    }
+    let (status, _, body) = post_message(&url, "ingest").await;
+    assert_eq!((status, &body["status"]), (StatusCode::OK, &json!("ok")));
+    assert_eq!(row_count(&db_path), 1);
+}
 
 #[test]
 fn serve_refuses_numeric_settings_out_of_range_or_not_a_number() {
