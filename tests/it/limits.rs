@@ -14,7 +14,7 @@ use webhook_receiver::http::{self, AppState, Settings};
 use webhook_receiver::signature;
 use webhook_receiver::storage::{AutoCheckpoint, Bounds, Storage};
 
-use crate::helpers::{SECRET, assert_serve_refuses, message, secret};
+use crate::helpers::{SECRET, TestApp, assert_serve_refuses, message, secret};
 
 /// A server like `TestApp`'s whose storage has these `bounds`: its URL and database file.
 async fn bounded_server(bounds: Bounds) -> (String, PathBuf, TempDir) {
@@ -170,5 +170,38 @@ fn serve_refuses_numeric_settings_out_of_range_or_not_a_number() {
         &["--request-timeout-secs", "0"],
         "REQUEST_TIMEOUT_SECS",
         "from 1 seconds to 3600 seconds",
+    );
+}
+
+#[tokio::test]
+async fn a_422_echoes_a_large_body_once_however_many_fields_it_misses() {
+    let app = TestApp::spawn().await;
+    // Every required field missing, and 60 KB of something else.
+    let body = json!({"padding": "x".repeat(60_000)}).to_string();
+    let response = app.post_signed(&body).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let answer = response.bytes().await.unwrap();
+    assert!(
+        answer.len() < body.len() + 1_024,
+        "{} bytes answer a {} byte body",
+        answer.len(),
+        body.len()
+    );
+    let detail: Value = serde_json::from_slice(&answer).unwrap();
+    let echoed: Vec<(&Value, Value)> = detail["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|problem| (&problem["loc"][1], problem["input"].clone()))
+        .collect();
+    let object: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        echoed,
+        vec![
+            (&json!("message_id"), object),
+            (&json!("from"), json!({})),
+            (&json!("to"), json!({})),
+            (&json!("ts"), json!({})),
+        ]
     );
 }
