@@ -14,7 +14,10 @@ use webhook_receiver::http::{self, AppState, Settings};
 use webhook_receiver::signature;
 use webhook_receiver::storage::{AutoCheckpoint, Bounds, Storage};
 
-use crate::helpers::{SECRET, TestApp, assert_serve_refuses, message, secret};
+use crate::helpers::{
+    PATIENCE, RawHttp, SECRET, ServerProcess, TestApp, assert_serve_refuses, message, secret,
+    signed_post_head,
+};
 
 /// A server like `TestApp`'s whose storage has these `bounds`: its URL and database file.
 async fn bounded_server(bounds: Bounds) -> (String, PathBuf, TempDir) {
@@ -204,4 +207,61 @@ async fn a_422_echoes_a_large_body_once_however_many_fields_it_misses() {
             (&json!("ts"), json!({})),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_100_kb_head_is_refused_431_logged_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::helpers::database_url(&dir.path().join("app.db"));
+    let server = ServerProcess::start(&[("WEBHOOK_SECRET", SECRET), ("DATABASE_URL", &url)]);
+    // A signed delivery, valid but for a head of 100 KB: one long header.
+    let body = message("big-head", "+919876543210", "2025-01-15T10:00:00Z", None).to_string();
+    let head = signed_post_head(body.as_bytes()).replacen(
+        "\r\n",
+        &format!("\r\nX-Padding: {}\r\n", "p".repeat(100 * 1024)),
+        1,
+    );
+    let mut conn = RawHttp::connect(&server.url).await;
+    let _ = conn.send(head.as_bytes()).await;
+    let _ = conn.send(body.as_bytes()).await;
+    assert_eq!(conn.response().await.unwrap().status, 431);
+    drop(conn);
+    // Counted where the connection ends, a moment after the answer.
+    let mut refused = Vec::new();
+    for _ in 0..50 {
+        let metrics = reqwest::get(format!("{}/metrics", server.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        refused = metrics
+            .lines()
+            .filter(|line| line.starts_with("http_requests_total{") && line.contains("\"431\""))
+            .map(str::to_string)
+            .collect();
+        if !refused.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        refused,
+        vec![r#"http_requests_total{method="other",path="unmatched",status="431"} 1"#]
+    );
+    server.signal("TERM");
+    let (_, lines, _) = server.wait_for_exit(PATIENCE);
+    let refusals: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|event| event["status"] == 431)
+        .collect();
+    assert_eq!(refusals.len(), 1, "{lines:?}");
+    assert_eq!(
+        (&refusals[0]["level"], &refusals[0]["msg"]),
+        (&json!("WARN"), &json!("request refused by the HTTP layer"))
+    );
+    // Nothing of the refused delivery was stored.
+    let db_path = dir.path().join("app.db");
+    assert_eq!(row_count(&db_path), 0);
 }
