@@ -1,7 +1,9 @@
 //! Everything that touches SQLite, shared by the server and the CLI. This file is the front door:
 //!
 //! - [`Storage`], the server's handle: inserts go to the one writer, reads run on a small pool
-//!   of read-only connections on tokio's blocking threads, never on the async workers;
+//!   of read-only connections on tokio's blocking threads, never on the async workers; past its
+//!   [`Bounds`] (a full writer queue, too many reads at once) it refuses at once with
+//!   [`StorageError::Busy`] instead of making callers wait;
 //! - [`ReadOnlyStorage`], the same reads on an existing file, for `app list` and `app stats`,
 //!   and its online backup into a new file, for `app backup`;
 //! - [`Pruner`], deleting old messages from an existing file, for `app prune`;
@@ -187,19 +189,22 @@ impl Storage {
 
     /// A page of messages and the total for its filters: `GET /messages`.
     pub async fn list_messages(&self, query: ListQuery) -> Result<Page, StorageError> {
-        self.read(move |conn| queries::list_messages(conn, &query))
-            .await
+        self.read(Bound::Held, move |conn| {
+            queries::list_messages(conn, &query)
+        })
+        .await
     }
 
     /// The `GET /stats` figures.
     pub async fn stats(&self) -> Result<Stats, StorageError> {
-        self.read(queries::stats).await
+        self.read(Bound::Held, queries::stats).await
     }
 
     /// The schema version the database is at, `None` when no migration has run on it; ready
     /// means [`latest_schema_version`].
     pub async fn schema_version(&self) -> Result<Option<i64>, StorageError> {
-        self.read(migrations::current_version).await
+        // Readiness: one short query now and then, which a flood of reads must not make fail.
+        self.read(Bound::Exempt, migrations::current_version).await
     }
 
     /// `Ok` when the writer can commit. After a failure it tries again first (reopening the
@@ -233,31 +238,40 @@ impl Storage {
 
     /// Runs `read` on a read-only connection, off the async threads. When the database file was
     /// replaced, the writer first moves to the new one (see `file_identity`).
-    async fn read<T, F>(&self, read: F) -> Result<T, StorageError>
+    async fn read<T, F>(&self, bound: Bound, read: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
-        let read = match self.read_once(read).await? {
+        let read = match self.read_once(bound, read).await? {
             ReadAttempt::Ran(result) => return result,
             ReadAttempt::FileChanged(read) => read,
         };
         // When the switch fails, the retry finds the file still changed.
         let _ = self.writer.probe().await;
-        match self.read_once(read).await? {
+        match self.read_once(bound, read).await? {
             ReadAttempt::Ran(result) => result,
             ReadAttempt::FileChanged(_) => Err(StorageError::Replaced),
         }
     }
 
-    async fn read_once<T, F>(&self, read: F) -> Result<ReadAttempt<T, F>, StorageError>
+    async fn read_once<T, F>(
+        &self,
+        bound: Bound,
+        read: F,
+    ) -> Result<ReadAttempt<T, F>, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
-        let permit = Arc::clone(&self.reads)
-            .try_acquire_owned()
-            .map_err(|_| StorageError::Busy("reads are at their bound"))?;
+        let permit = match bound {
+            Bound::Held => Some(
+                Arc::clone(&self.reads)
+                    .try_acquire_owned()
+                    .map_err(|_| StorageError::Busy("reads are at their bound"))?,
+            ),
+            Bound::Exempt => None,
+        };
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let attempt = readers.read(read);
@@ -267,6 +281,13 @@ impl Storage {
         .await
         .map_err(|_| StorageError::Closed)
     }
+}
+
+/// Whether a read counts against [`Bounds::concurrent_reads`].
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Held,
+    Exempt,
 }
 
 /// What readiness wants to know about the file system holding the database.

@@ -141,6 +141,13 @@ async fn reads_beyond_their_bound_are_answered_503_and_ingest_goes_on() {
     let (status, _, body) = post_message(&url, "ingest").await;
     assert_eq!((status, &body["status"]), (StatusCode::OK, &json!("ok")));
     assert_eq!(row_count(&db_path), 1);
+    // Readiness's one read is not shed: a read flood does not take the server out of rotation.
+    let ready = client
+        .get(format!("{url}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
 }
 
 #[test]
