@@ -63,7 +63,7 @@ impl NewMessage {
         // FastAPI echoes the whole object in each `missing` problem; a large object is echoed
         // in the first only (later ones get `{}`), so that a 422 stays about the body's size.
         let small =
-            serde_json::to_vec(object).map_or(false, |json| json.len() <= MAX_REPEATED_ECHO_BYTES);
+            serde_json::to_vec(object).is_ok_and(|json| json.len() <= MAX_REPEATED_ECHO_BYTES);
         let mut echoed = false;
         let mut field = |field: Field| -> Option<&str> {
             let loc = Loc::BodyField(field.name());
