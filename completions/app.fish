@@ -56,10 +56,10 @@ INFO\t''
 WARN\t''
 ERROR\t''"
 complete -c app -n "__fish_app_using_subcommand serve" -l host -d 'Address to listen on' -r
-complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to listen on (0 picks a free one)' -r
-complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes' -r
-complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408 (so that shutdown always ends)' -r
-complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l port -d 'Port to listen on (0 to 65535; 0 picks a free one)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l max-body-bytes -d 'Largest accepted POST /webhook or /webhook/whatsapp body, in bytes (1 to 16777216)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l request-timeout-secs -d 'Seconds a request may take before it is answered 408, so that shutdown always ends (1 to 3600)' -r
+complete -c app -n "__fish_app_using_subcommand serve" -l shutdown-drain-secs -d 'Seconds to keep serving after SIGTERM, readiness answering 503, before closing (0 to 3600)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l retention -d 'Keep messages this long after their ts, then delete them, in small batches while the writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or empty: keep every message)' -r
 complete -c app -n "__fish_app_using_subcommand serve" -l sqlite-autocheckpoint-pages -d 'Pages of write-ahead log after which the server checkpoints it into the database file itself (0 to 1000000); 0: never, for when Litestream replicates and checkpoints' -r
 complete -c app -n "__fish_app_using_subcommand serve" -s h -l help -d 'Print help'

@@ -20,6 +20,9 @@ pub const MSISDN_PATTERN: &str = r"^\+[0-9]{1,15}$";
 /// the document checks that they equal these constants.
 pub const TS_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$";
 
+/// The largest object (as JSON) that every `missing` problem echoes; a larger one is echoed once.
+const MAX_REPEATED_ECHO_BYTES: usize = 1024;
+
 /// A validated message, as it will be stored. Its schema is the `POST /webhook` body's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewMessage {
@@ -57,6 +60,11 @@ impl NewMessage {
     /// contract's order, each completely, so the problems come in that order.
     pub fn from_object(object: &Map<String, Value>) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
+        // FastAPI echoes the whole object in each `missing` problem; a large object is echoed
+        // in the first only (later ones get `{}`), so that a 422 stays about the body's size.
+        let small =
+            serde_json::to_vec(object).is_ok_and(|json| json.len() <= MAX_REPEATED_ECHO_BYTES);
+        let mut echoed = false;
         let mut field = |field: Field| -> Option<&str> {
             let loc = Loc::BodyField(field.name());
             let problem = match object.get(field.name()) {
@@ -65,7 +73,11 @@ impl NewMessage {
                     Some(problem) => problem,
                 },
                 Some(Value::Null) | None if !field.is_required() => return None,
-                None => Problem::missing(loc, Value::Object(object.clone())),
+                None if echoed && !small => Problem::missing(loc, json!({})),
+                None => {
+                    echoed = true;
+                    Problem::missing(loc, Value::Object(object.clone()))
+                }
                 Some(other) => Problem::string_type(loc, other.clone()),
             };
             problems.push(problem);

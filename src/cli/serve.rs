@@ -1,5 +1,6 @@
 //! `app serve`: the HTTP API, configured from the environment (every variable has a flag).
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -117,21 +118,31 @@ pub struct Args {
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
     pub host: String,
 
-    /// Port to listen on (0 picks a free one)
-    #[arg(long, env = "PORT", default_value_t = 8000)]
-    pub port: u16,
+    /// Port to listen on (0 to 65535; 0 picks a free one)
+    // The four numbers below are read as text and checked in `Config`, like the tolerance.
+    #[arg(long, env = "PORT", default_value = "8000")]
+    pub port: String,
 
-    /// Largest accepted POST /webhook or /webhook/whatsapp body, in bytes
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = http::DEFAULT_MAX_BODY_BYTES)]
-    pub max_body_bytes: usize,
+    /// Largest accepted POST /webhook or /webhook/whatsapp body, in bytes (1 to 16777216)
+    #[arg(
+        long,
+        env = "MAX_BODY_BYTES",
+        default_value_t = http::DEFAULT_MAX_BODY_BYTES.to_string()
+    )]
+    pub max_body_bytes: String,
 
-    /// Seconds a request may take before it is answered 408 (so that shutdown always ends)
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = http::DEFAULT_REQUEST_TIMEOUT.as_secs())]
-    pub request_timeout_secs: u64,
+    /// Seconds a request may take before it is answered 408, so that shutdown always ends (1 to
+    /// 3600)
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = http::DEFAULT_REQUEST_TIMEOUT.as_secs().to_string()
+    )]
+    pub request_timeout_secs: String,
 
-    /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing
-    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0)]
-    pub shutdown_drain_secs: u64,
+    /// Seconds to keep serving after SIGTERM, readiness answering 503, before closing (0 to 3600)
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value = "0")]
+    pub shutdown_drain_secs: String,
 
     /// Keep messages this long after their ts, then delete them, in small batches while the
     /// writer is idle: a whole number and a unit, s, m, h, d or w, from 1h (e.g. 90d; unset or
@@ -212,11 +223,26 @@ impl TryFrom<Args> for Config {
         let read_token = secret_or_file("READ_TOKEN", args.read_token, args.read_token_file)?;
         let metrics_token =
             secret_or_file("METRICS_TOKEN", args.metrics_token, args.metrics_token_file)?;
+        let port = number_in("PORT", &args.port, PORTS, "")?;
+        let max_body_bytes =
+            number_in("MAX_BODY_BYTES", &args.max_body_bytes, BODY_BYTES, " bytes")?;
+        let request_timeout = Duration::from_secs(number_in(
+            "REQUEST_TIMEOUT_SECS",
+            &args.request_timeout_secs,
+            REQUEST_TIMEOUT_SECS,
+            " seconds",
+        )?);
+        let shutdown_drain = Duration::from_secs(number_in(
+            "SHUTDOWN_DRAIN_SECS",
+            &args.shutdown_drain_secs,
+            SHUTDOWN_DRAIN_SECS,
+            " seconds",
+        )?);
         Ok(Self {
             location,
             autocheckpoint,
             host: args.host,
-            port: args.port,
+            port,
             retention,
             settings: Settings {
                 secret,
@@ -226,9 +252,9 @@ impl TryFrom<Args> for Config {
                 whatsapp_verify_token: whatsapp_verify_token.and_then(VerifyToken::new),
                 read_token: read_token.and_then(BearerToken::new),
                 metrics_token: metrics_token.and_then(BearerToken::new),
-                max_body_bytes: args.max_body_bytes,
-                request_timeout: Duration::from_secs(args.request_timeout_secs),
-                shutdown_drain: Duration::from_secs(args.shutdown_drain_secs),
+                max_body_bytes,
+                request_timeout,
+                shutdown_drain,
             },
         })
     }
@@ -258,6 +284,46 @@ fn timestamp_tolerance(text: &str) -> Result<Duration, Refusal> {
             variable: "WEBHOOK_TOLERANCE_SECS",
             message: format!(
                 "WEBHOOK_TOLERANCE_SECS must be whole seconds from {} to {}, not {text:?}: \
+                 refusing to start",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
+/// `PORT`: any TCP port; 0 lets the system pick a free one.
+const PORTS: RangeInclusive<u16> = 0..=u16::MAX;
+
+/// `MAX_BODY_BYTES`: at least a byte (0 would refuse every delivery), at most 16 MiB, beyond
+/// which a few concurrent requests could hold a large share of memory.
+const BODY_BYTES: RangeInclusive<usize> = 1..=16 * 1_024 * 1_024;
+
+/// `REQUEST_TIMEOUT_SECS`: at least a second (0 would answer every request 408, readiness
+/// included), at most an hour (beyond, a deadline can overflow the clock, and shutdown waits as
+/// long for a stuck request).
+const REQUEST_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3_600;
+
+/// `SHUTDOWN_DRAIN_SECS`: none to an hour, longer than any orchestrator waits after SIGTERM.
+const SHUTDOWN_DRAIN_SECS: RangeInclusive<u64> = 0..=3_600;
+
+/// A whole number within `range`, or the refusal naming `variable`; `unit` follows each bound in
+/// the message (" seconds", say).
+fn number_in<T>(
+    variable: &'static str,
+    text: &str,
+    range: RangeInclusive<T>,
+    unit: &str,
+) -> Result<T, Refusal>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    text.parse::<T>()
+        .ok()
+        .filter(|number| range.contains(number))
+        .ok_or_else(|| Refusal {
+            variable,
+            message: format!(
+                "{variable} must be a whole number from {}{unit} to {}{unit}, not {text:?}: \
                  refusing to start",
                 range.start(),
                 range.end()

@@ -2,12 +2,15 @@
 //! failures are logged where they happen, never sent.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::body::ErrorBody;
 use super::outcome::WebhookResult;
 use crate::validation::{self, Problem};
+
+/// `Retry-After` of a 503: a second, long enough for a full queue to drain a batch or two.
+const RETRY_AFTER_SECS: &str = "1";
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -56,7 +59,15 @@ impl IntoResponse for ApiError {
             }
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload too large"),
             Self::InvalidSignature => (StatusCode::UNAUTHORIZED, "invalid signature"),
-            Self::StorageUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable"),
+            Self::StorageUnavailable => {
+                // Whatever made the storage unavailable (a full queue, a failing disk) is best
+                // retried soon, not at once by every sender together.
+                let body = Json(ErrorBody {
+                    detail: "storage unavailable",
+                });
+                let retry = [(header::RETRY_AFTER, RETRY_AFTER_SECS)];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry, body).into_response();
+            }
             Self::BadRequest => (StatusCode::BAD_REQUEST, "could not read the request body"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request timeout"),
             Self::UriTooLong => (StatusCode::URI_TOO_LONG, "URI too long"),
@@ -69,7 +80,12 @@ impl IntoResponse for ApiError {
 
 impl From<crate::storage::StorageError> for ApiError {
     fn from(error: crate::storage::StorageError) -> Self {
-        tracing::error!(error = %error, "storage unavailable");
+        // Shedding load is the bound doing its work, not a failure of the storage.
+        if matches!(error, crate::storage::StorageError::Busy(_)) {
+            tracing::warn!(error = %error, "storage unavailable");
+        } else {
+            tracing::error!(error = %error, "storage unavailable");
+        }
         Self::StorageUnavailable
     }
 }

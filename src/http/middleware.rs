@@ -118,6 +118,43 @@ pub async fn observe(request: Request, next: Next) -> Response {
     response
 }
 
+/// Logs and counts a request the HTTP layer refused itself, without calling the service (so
+/// [`observe`] never saw it): a head over [`super::MAX_HEAD_BYTES`] or with too many headers
+/// (431), a URI hyper will not hold (414), a head that is not HTTP/1 (400). hyper answers these
+/// without a body and closes the connection; its error, seen where the connection ends, is all
+/// there is to go by: no method, path or request id was read.
+pub fn record_refused_head(error: &hyper::Error) {
+    if !error.is_parse() {
+        // A client that hung up, timed out or reset: no request was refused.
+        return;
+    }
+    // hyper tells a long URI from a large head only in its message.
+    let status: u16 = if error.is_parse_too_large() {
+        if error.to_string().starts_with("URI too long") {
+            414
+        } else {
+            431
+        }
+    } else {
+        400
+    };
+    metrics::counter!(
+        telemetry::HTTP_REQUESTS_TOTAL,
+        "method" => "other",
+        "path" => telemetry::UNMATCHED_PATH,
+        "status" => status.to_string()
+    )
+    .increment(1);
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let reason = error.to_string();
+    tracing::warn!(
+        request_id,
+        status,
+        reason,
+        "request refused by the HTTP layer"
+    );
+}
+
 /// What every request's log line says.
 struct RequestLine<'a> {
     request_id: &'a str,

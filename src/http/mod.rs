@@ -83,7 +83,10 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(state.request_timeout)
-        .max_buf_size(MAX_HEAD_BYTES);
+        // `max_buf_size` alone is a soft bound (a 100 KB head got through): `max_header_size` is
+        // the one hyper enforces.
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES);
     let connections = GracefulShutdown::new();
     let draining = state.clone();
     let stop = async move {
@@ -108,8 +111,11 @@ pub async fn serve(
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = connections.watch(connection);
         tokio::spawn(async move {
-            // A client that hangs up or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            // A client that hangs up or times out ends its connection: nothing to report. A
+            // request hyper refused itself ends it too, and is logged and counted here.
+            if let Err(error) = connection.await {
+                middleware::record_refused_head(&error);
+            }
         });
     }
     drop(listener);

@@ -25,6 +25,10 @@ pub enum StorageError {
     ReadOnly,
     #[error("the storage is shut down")]
     Closed,
+    /// The writer's queue is full, or reads are at their bound: nothing was done, and the
+    /// caller is answered at once rather than kept waiting.
+    #[error("the storage is busy: {0}")]
+    Busy(&'static str),
 }
 
 /// Why a command could not open a database file, told apart so that it can say what to do:

@@ -1,7 +1,9 @@
 //! Everything that touches SQLite, shared by the server and the CLI. This file is the front door:
 //!
 //! - [`Storage`], the server's handle: inserts go to the one writer, reads run on a small pool
-//!   of read-only connections on tokio's blocking threads, never on the async workers;
+//!   of read-only connections on tokio's blocking threads, never on the async workers; past its
+//!   [`Bounds`] (a full writer queue, too many reads at once) it refuses at once with
+//!   [`StorageError::Busy`] instead of making callers wait;
 //! - [`ReadOnlyStorage`], the same reads on an existing file, for `app list` and `app stats`,
 //!   and its online backup into a new file, for `app backup`;
 //! - [`Pruner`], deleting old messages from an existing file, for `app prune`;
@@ -52,6 +54,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::Connection;
+use tokio::sync::Semaphore;
 
 pub use backup::{BackupError, BackupReport};
 pub use bulk_load::BulkLoad;
@@ -85,7 +88,32 @@ pub struct Storage {
     writer: writer::WriterHandle,
     /// Behind an `Arc` like the rest: the state (and so this handle) is cloned for every request.
     durability: Arc<Durability>,
+    /// One permit per read that may hold a blocking thread: beyond, reads are refused at once,
+    /// so that a flood of them cannot take every blocking thread (and starve ingest's).
+    reads: Arc<Semaphore>,
 }
+
+/// How much may wait on the database before more is refused ([`StorageError::Busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Requests waiting for the writer.
+    pub writer_queue: usize,
+    /// Reads running at once, each on a blocking thread.
+    pub concurrent_reads: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            writer_queue: writer::QUEUE_CAPACITY,
+            concurrent_reads: MAX_CONCURRENT_READS,
+        }
+    }
+}
+
+/// Reads running at once: a few per core is enough to keep SQLite busy (reads are short and
+/// CPU-bound), and leaves tokio's blocking threads to everything else.
+const MAX_CONCURRENT_READS: usize = 16;
 
 impl Storage {
     /// Opens (creating when needed) the database, applies pending migrations and starts the writer.
@@ -101,18 +129,36 @@ impl Storage {
         autocheckpoint: AutoCheckpoint,
         retention: Option<Retention>,
     ) -> Result<Self, StorageError> {
+        Self::open_bounded(location, autocheckpoint, retention, Bounds::default())
+    }
+
+    /// Like [`Storage::open_with`], with other [`Bounds`] than the default (small ones, to see
+    /// what happens when they are reached).
+    pub fn open_bounded(
+        location: &Location,
+        autocheckpoint: AutoCheckpoint,
+        retention: Option<Retention>,
+        bounds: Bounds,
+    ) -> Result<Self, StorageError> {
         let filename = Filename::resolve(location)?.with_autocheckpoint(autocheckpoint);
         let mut conn = connection::open_writer(&filename)?;
         migrations::run(&mut conn)?;
         let durability = Arc::new(Durability::read(&conn)?);
         let file = Arc::new(DatabaseFile::new(filename));
         let readers = Arc::new(Readers::new(Arc::clone(&file)));
-        let writer = writer::spawn(conn, Arc::clone(&file), Arc::clone(&readers), retention);
+        let writer = writer::spawn(
+            conn,
+            Arc::clone(&file),
+            Arc::clone(&readers),
+            retention,
+            bounds.writer_queue,
+        );
         Ok(Self {
             file,
             readers,
             writer,
             durability,
+            reads: Arc::new(Semaphore::new(bounds.concurrent_reads)),
         })
     }
 
@@ -143,19 +189,22 @@ impl Storage {
 
     /// A page of messages and the total for its filters: `GET /messages`.
     pub async fn list_messages(&self, query: ListQuery) -> Result<Page, StorageError> {
-        self.read(move |conn| queries::list_messages(conn, &query))
-            .await
+        self.read(Bound::Held, move |conn| {
+            queries::list_messages(conn, &query)
+        })
+        .await
     }
 
     /// The `GET /stats` figures.
     pub async fn stats(&self) -> Result<Stats, StorageError> {
-        self.read(queries::stats).await
+        self.read(Bound::Held, queries::stats).await
     }
 
     /// The schema version the database is at, `None` when no migration has run on it; ready
     /// means [`latest_schema_version`].
     pub async fn schema_version(&self) -> Result<Option<i64>, StorageError> {
-        self.read(migrations::current_version).await
+        // Readiness: one short query now and then, which a flood of reads must not make fail.
+        self.read(Bound::Exempt, migrations::current_version).await
     }
 
     /// `Ok` when the writer can commit. After a failure it tries again first (reopening the
@@ -189,33 +238,56 @@ impl Storage {
 
     /// Runs `read` on a read-only connection, off the async threads. When the database file was
     /// replaced, the writer first moves to the new one (see `file_identity`).
-    async fn read<T, F>(&self, read: F) -> Result<T, StorageError>
+    async fn read<T, F>(&self, bound: Bound, read: F) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
-        let read = match self.read_once(read).await? {
+        let read = match self.read_once(bound, read).await? {
             ReadAttempt::Ran(result) => return result,
             ReadAttempt::FileChanged(read) => read,
         };
         // When the switch fails, the retry finds the file still changed.
         let _ = self.writer.probe().await;
-        match self.read_once(read).await? {
+        match self.read_once(bound, read).await? {
             ReadAttempt::Ran(result) => result,
             ReadAttempt::FileChanged(_) => Err(StorageError::Replaced),
         }
     }
 
-    async fn read_once<T, F>(&self, read: F) -> Result<ReadAttempt<T, F>, StorageError>
+    async fn read_once<T, F>(
+        &self,
+        bound: Bound,
+        read: F,
+    ) -> Result<ReadAttempt<T, F>, StorageError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
     {
+        let permit = match bound {
+            Bound::Held => Some(
+                Arc::clone(&self.reads)
+                    .try_acquire_owned()
+                    .map_err(|_| StorageError::Busy("reads are at their bound"))?,
+            ),
+            Bound::Exempt => None,
+        };
         let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || readers.read(read))
-            .await
-            .map_err(|_| StorageError::Closed)
+        tokio::task::spawn_blocking(move || {
+            let attempt = readers.read(read);
+            drop(permit);
+            attempt
+        })
+        .await
+        .map_err(|_| StorageError::Closed)
     }
+}
+
+/// Whether a read counts against [`Bounds::concurrent_reads`].
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    Held,
+    Exempt,
 }
 
 /// What readiness wants to know about the file system holding the database.

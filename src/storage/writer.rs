@@ -43,8 +43,10 @@ use crate::{telemetry, timestamp};
 /// The most requests committed in one transaction. Each brings its messages: one, or a WhatsApp
 /// delivery's few (as many as fit in the body limit), so a transaction stays small.
 const MAX_BATCH: usize = 512;
-/// How many requests may wait for the writer before senders wait for room.
-const QUEUE_CAPACITY: usize = 4096;
+/// How many requests may wait for the writer; beyond, a request is refused at once
+/// ([`StorageError::Busy`]) rather than kept waiting until it times out, and perhaps committed
+/// after its sender was told it was not.
+pub(crate) const QUEUE_CAPACITY: usize = 4096;
 /// How long no message must come before the writer spends time on the search index.
 const IDLE_BEFORE_INDEXING: Duration = Duration::from_millis(50);
 /// Rows indexed in one step: large enough that the index's per-row cost is low (its segment
@@ -104,13 +106,15 @@ impl LastFailure {
 
 /// Starts the writer thread on `conn`, a connection to `file`; it closes `readers` whenever it
 /// moves to another file.
+/// At most `queue_capacity` requests wait for it.
 pub(crate) fn spawn(
     conn: Connection,
     file: Arc<DatabaseFile>,
     readers: Arc<Readers>,
     retention: Option<Retention>,
+    queue_capacity: usize,
 ) -> WriterHandle {
-    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    let (sender, receiver) = mpsc::channel(queue_capacity);
     // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
     // schedules index steps, and each step reports what it moved.
     let unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
@@ -156,7 +160,7 @@ impl WriterHandle {
         messages: Vec<NewMessage>,
     ) -> Result<Vec<Insertion>, StorageError> {
         let (reply, outcome) = oneshot::channel();
-        self.send(Job::Insert { messages, reply }).await?;
+        self.send(Job::Insert { messages, reply })?;
         outcome.await.map_err(|_| StorageError::Closed)?
     }
 
@@ -164,18 +168,23 @@ impl WriterHandle {
     /// a dropped connection, and after a failure commits an empty change to find out.
     pub(crate) async fn probe(&self) -> Result<(), StorageError> {
         let (reply, outcome) = oneshot::channel();
-        self.send(Job::Probe { reply }).await?;
+        self.send(Job::Probe { reply })?;
         outcome.await.map_err(|_| StorageError::Closed)?
     }
 
-    async fn send(&self, job: Job) -> Result<(), StorageError> {
+    /// Queues `job`, or refuses it at once when the queue is full: waiting for room would only
+    /// move the refusal to the request's deadline, when the job could still be committed.
+    fn send(&self, job: Job) -> Result<(), StorageError> {
         let sender = self
             .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let sender = sender.ok_or(StorageError::Closed)?;
-        sender.send(job).await.map_err(|_| StorageError::Closed)
+        sender.try_send(job).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => StorageError::Busy("the writer's queue is full"),
+            mpsc::error::TrySendError::Closed(_) => StorageError::Closed,
+        })
     }
 
     /// True while the last commit (or write probe) has failed.

@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod faults;
 mod health;
+mod limits;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
