@@ -24,6 +24,9 @@ VENV=target/schemathesis-venv
 SECRET="schemathesis-secret"
 APP_SECRET="schemathesis-app-secret"
 VERIFY_TOKEN="schemathesis-verify-token"
+# The reads are closed, as the document's bearer scheme says they can be: schemathesis sends the
+# token (one for both READ_TOKEN and METRICS_TOKEN) and checks that a request without it is a 401.
+ACCESS_TOKEN="schemathesis-access-token"
 
 # 1. schemathesis, from PyPI, into a venv under target/ (reused while the version matches).
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
@@ -47,6 +50,7 @@ cleanup() {
 trap cleanup EXIT
 
 WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" \
+    READ_TOKEN="$ACCESS_TOKEN" METRICS_TOKEN="$ACCESS_TOKEN" \
     DATABASE_URL="sqlite://$workdir/app.db" HOST=127.0.0.1 PORT=0 \
     LOG_LEVEL=INFO target/debug/app serve >"$workdir/server.log" 2>&1 &
 server_pid=$!
@@ -108,6 +112,7 @@ PYTHONPATH="scripts${PYTHONPATH:+:$PYTHONPATH}" \
 HYPOTHESIS_STORAGE_DIRECTORY="$PWD/target/hypothesis" \
 "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$url/openapi.json" \
     --checks all \
+    --header "Authorization: Bearer $ACCESS_TOKEN" \
     --max-examples "$MAX_EXAMPLES" \
     --seed "$SEED" \
     --workers 2 \
@@ -115,9 +120,11 @@ HYPOTHESIS_STORAGE_DIRECTORY="$PWD/target/hypothesis" \
 
 # What the generated deliveries came to, from the server's own counters.
 echo "schemathesis.sh: webhook outcomes during the run:"
-"$VENV/bin/python" - "$url" <<'PY'
+"$VENV/bin/python" - "$url" "$ACCESS_TOKEN" <<'PY'
 import sys, urllib.request
-with urllib.request.urlopen(f"{sys.argv[1]}/metrics") as response:
+request = urllib.request.Request(f"{sys.argv[1]}/metrics",
+                                 headers={"Authorization": f"Bearer {sys.argv[2]}"})
+with urllib.request.urlopen(request) as response:
     for line in response.read().decode().splitlines():
         if line.startswith("webhook_") and not line.startswith("webhook_duplicate"):
             print("  " + line)
