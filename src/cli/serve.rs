@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use super::args::DatabaseArgs;
 use super::prune::Age;
 use crate::config::{self, Location, LogLevel};
-use crate::http::{self, AppState, BearerToken, Settings, VerifyToken, WebhookSecret};
+use crate::http::{self, AppState, Settings, Token, WebhookSecret};
 use crate::storage::{self, AutoCheckpoint, Retention, Storage};
 use crate::telemetry;
 
@@ -249,9 +249,9 @@ impl TryFrom<Args> for Config {
                 previous_secret: previous_secret.and_then(WebhookSecret::new),
                 timestamp_tolerance,
                 whatsapp_app_secret: whatsapp_app_secret.and_then(WebhookSecret::new),
-                whatsapp_verify_token: whatsapp_verify_token.and_then(VerifyToken::new),
-                read_token: read_token.and_then(BearerToken::new),
-                metrics_token: metrics_token.and_then(BearerToken::new),
+                whatsapp_verify_token: whatsapp_verify_token.and_then(Token::new),
+                read_token: read_token.and_then(Token::new),
+                metrics_token: metrics_token.and_then(Token::new),
                 max_body_bytes,
                 request_timeout,
                 shutdown_drain,

@@ -10,15 +10,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::body::ErrorBody;
-use super::settings::BearerToken;
+use super::settings::Token;
 
 /// The tokens of the routes that can be closed, as [`super::Settings`] gives them.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
     /// `READ_TOKEN`: `/messages` and `/stats`.
-    pub read: Option<BearerToken>,
+    pub read: Option<Token>,
     /// `METRICS_TOKEN`: `/metrics`.
-    pub metrics: Option<BearerToken>,
+    pub metrics: Option<Token>,
 }
 
 /// The name of the bearer scheme in the OpenAPI document's `securitySchemes`.
@@ -28,7 +28,7 @@ pub const BEARER_SCHEME: &str = "bearer";
 /// `Authorization: Bearer <token>` with the token; otherwise 401 `{"detail":"not
 /// authenticated"}` with `WWW-Authenticate: Bearer`. Never logs what was presented.
 pub async fn require_bearer(
-    State(token): State<Option<BearerToken>>,
+    State(token): State<Option<Token>>,
     request: Request,
     next: Next,
 ) -> Response {

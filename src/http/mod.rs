@@ -42,8 +42,8 @@ use tokio::net::TcpListener;
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
 pub use settings::{
-    BearerToken, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE,
-    Settings, TIMESTAMP_TOLERANCE_SECS, VerifyToken, WebhookSecret,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE, Settings,
+    TIMESTAMP_TOLERANCE_SECS, Token, WebhookSecret,
 };
 pub use state::AppState;
 

@@ -46,12 +46,14 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
-/// The token Meta sends back in its subscription handshake (`hub.verify_token`): never empty,
-/// as an empty one would let anyone subscribe. Never printed.
+/// A token a caller presents and the server compares: Meta's `hub.verify_token` in the
+/// subscription handshake (`WHATSAPP_VERIFY_TOKEN`), or a reader's `Authorization: Bearer`
+/// (`READ_TOKEN` for `/messages` and `/stats`, `METRICS_TOKEN` for `/metrics`). Never empty, as
+/// an empty one would let anyone in. Never printed.
 #[derive(Clone)]
-pub struct VerifyToken(String);
+pub struct Token(String);
 
-impl VerifyToken {
+impl Token {
     /// The token, or `None` when it is empty.
     pub fn new(token: impl Into<String>) -> Option<Self> {
         let token = token.into();
@@ -64,34 +66,9 @@ impl VerifyToken {
     }
 }
 
-impl fmt::Debug for VerifyToken {
+impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("VerifyToken(..)")
-    }
-}
-
-/// A token a reader presents as `Authorization: Bearer <token>` (`READ_TOKEN` for `/messages`
-/// and `/stats`, `METRICS_TOKEN` for `/metrics`): never empty, as an empty one would let anyone
-/// in. Never printed.
-#[derive(Clone)]
-pub struct BearerToken(String);
-
-impl BearerToken {
-    /// The token, or `None` when it is empty.
-    pub fn new(token: impl Into<String>) -> Option<Self> {
-        let token = token.into();
-        (!token.is_empty()).then_some(Self(token))
-    }
-
-    /// True when `given` is the token, compared in constant time like [`VerifyToken::matches`].
-    pub fn matches(&self, given: &str) -> bool {
-        same_token(&self.0, given)
-    }
-}
-
-impl fmt::Debug for BearerToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BearerToken(..)")
+        f.write_str("Token(..)")
     }
 }
 
@@ -118,12 +95,12 @@ pub struct Settings {
     /// unset, every delivery there is refused.
     pub whatsapp_app_secret: Option<WebhookSecret>,
     /// The token of the `GET /webhook/whatsapp` handshake; unset, every handshake fails.
-    pub whatsapp_verify_token: Option<VerifyToken>,
+    pub whatsapp_verify_token: Option<Token>,
     /// `READ_TOKEN`: the bearer token `GET /messages` and `GET /stats` need; unset, they are
     /// open.
-    pub read_token: Option<BearerToken>,
+    pub read_token: Option<Token>,
     /// `METRICS_TOKEN`: the bearer token `GET /metrics` needs; unset, it is open.
-    pub metrics_token: Option<BearerToken>,
+    pub metrics_token: Option<Token>,
     /// The largest `POST /webhook` (or `/webhook/whatsapp`) body read; a larger one is answered
     /// 413.
     pub max_body_bytes: usize,
@@ -167,36 +144,38 @@ mod tests {
     fn a_secret_is_never_printed() {
         let mut settings = Settings::new(WebhookSecret::new("value-of-the-secret").unwrap());
         settings.whatsapp_app_secret = WebhookSecret::new("value-of-the-app-secret");
-        settings.whatsapp_verify_token = VerifyToken::new("value-of-the-verify-token");
-        settings.read_token = BearerToken::new("value-of-the-read-token");
-        settings.metrics_token = BearerToken::new("value-of-the-metrics-token");
+        settings.whatsapp_verify_token = Token::new("value-of-the-verify-token");
+        settings.read_token = Token::new("value-of-the-read-token");
+        settings.metrics_token = Token::new("value-of-the-metrics-token");
         let printed = format!("{settings:?}");
         assert!(!printed.contains("value-of"), "{printed}");
     }
 
     #[test]
-    fn a_verify_token_matches_only_itself() {
-        assert!(VerifyToken::new("").is_none());
-        let token = VerifyToken::new("meatyhamhock").unwrap();
-        assert!(token.matches("meatyhamhock"));
-        for other in [
-            "",
-            "meatyhamhoc",
-            "meatyhamhockk",
-            "MEATYHAMHOCK",
-            " meatyhamhock",
+    fn a_token_matches_only_itself() {
+        assert!(Token::new("").is_none());
+        for (value, others) in [
+            (
+                "meatyhamhock",
+                [
+                    "",
+                    "meatyhamhoc",
+                    "meatyhamhockk",
+                    "MEATYHAMHOCK",
+                    " meatyhamhock",
+                ]
+                .as_slice(),
+            ),
+            (
+                "reader-token",
+                ["", "reader-toke", "reader-tokenn", "READER-TOKEN"].as_slice(),
+            ),
         ] {
-            assert!(!token.matches(other), "{other:?}");
-        }
-    }
-
-    #[test]
-    fn a_bearer_token_matches_only_itself() {
-        assert!(BearerToken::new("").is_none());
-        let token = BearerToken::new("reader-token").unwrap();
-        assert!(token.matches("reader-token"));
-        for other in ["", "reader-toke", "reader-tokenn", "READER-TOKEN"] {
-            assert!(!token.matches(other), "{other:?}");
+            let token = Token::new(value).unwrap();
+            assert!(token.matches(value));
+            for other in others {
+                assert!(!token.matches(other), "{other:?}");
+            }
         }
     }
 }

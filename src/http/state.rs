@@ -7,7 +7,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::auth::Access;
-use super::settings::{Settings, VerifyToken};
+use super::settings::{Settings, Token};
 use super::signature_check::SignatureCheck;
 use crate::signature::Verifier;
 use crate::storage::Storage;
@@ -22,7 +22,7 @@ pub struct AppState {
     /// `X-Hub-Signature-256` on `POST /webhook/whatsapp`, keyed with the app secret; `None`
     /// when it is unset, and then every delivery is refused.
     pub(super) whatsapp_verifier: Option<Arc<Verifier>>,
-    pub(super) whatsapp_verify_token: Option<VerifyToken>,
+    pub(super) whatsapp_verify_token: Option<Token>,
     pub(super) metrics: PrometheusHandle,
     /// The tokens that close the reads, when set.
     pub(super) access: Access,

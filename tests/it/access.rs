@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     PATIENCE, SECRET, ServerProcess, TestApp, app_command, assert_serve_refuses, message, run_app,
 };
-use webhook_receiver::http::{self, BearerToken};
+use webhook_receiver::http::{self, Token};
 use webhook_receiver::signature;
 
 const READ_TOKEN: &str = "read-token-7f3a9c";
@@ -16,8 +16,8 @@ const METRICS_TOKEN: &str = "metrics-token-2b8e41";
 
 async fn spawn_with_tokens() -> TestApp {
     TestApp::spawn_with(|settings| {
-        settings.read_token = BearerToken::new(READ_TOKEN);
-        settings.metrics_token = BearerToken::new(METRICS_TOKEN);
+        settings.read_token = Token::new(READ_TOKEN);
+        settings.metrics_token = Token::new(METRICS_TOKEN);
     })
     .await
 }
@@ -120,7 +120,7 @@ async fn the_unprotected_routes_are_unchanged_with_tokens_set() {
 #[tokio::test]
 async fn each_token_closes_only_its_own_routes() {
     let reads_closed = TestApp::spawn_with(|settings| {
-        settings.read_token = BearerToken::new(READ_TOKEN);
+        settings.read_token = Token::new(READ_TOKEN);
     })
     .await;
     assert_eq!(
@@ -131,7 +131,7 @@ async fn each_token_closes_only_its_own_routes() {
     reads_closed.stop().await;
 
     let metrics_closed = TestApp::spawn_with(|settings| {
-        settings.metrics_token = BearerToken::new(METRICS_TOKEN);
+        settings.metrics_token = Token::new(METRICS_TOKEN);
     })
     .await;
     let (status, stats) = metrics_closed.get_json("/stats").await;

@@ -376,7 +376,7 @@ async fn whatsapp_responses_match_their_documented_schemas() {
     let app = TestApp::spawn_with(|settings| {
         settings.max_body_bytes = 1024;
         settings.whatsapp_app_secret = Some(secret("app-secret"));
-        settings.whatsapp_verify_token = http::VerifyToken::new("verify-token");
+        settings.whatsapp_verify_token = http::Token::new("verify-token");
     })
     .await;
     let schemas = Schemas::new(&document(&app).await);

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use webhook_receiver::http::{Settings, VerifyToken};
+use webhook_receiver::http::{Settings, Token};
 use webhook_receiver::signature;
 
 use crate::helpers::*;
@@ -40,7 +40,7 @@ fn fixture_with(name: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 fn configure(settings: &mut Settings) {
     settings.whatsapp_app_secret = Some(secret(APP_SECRET));
-    settings.whatsapp_verify_token = VerifyToken::new(VERIFY_TOKEN);
+    settings.whatsapp_verify_token = Token::new(VERIFY_TOKEN);
 }
 
 async fn spawn() -> TestApp {
@@ -545,7 +545,7 @@ async fn a_missing_wrong_or_repeated_signature_is_401_and_stores_nothing() {
 #[tokio::test]
 async fn without_an_app_secret_every_delivery_is_401() {
     let app = TestApp::spawn_with(|settings| {
-        settings.whatsapp_verify_token = VerifyToken::new(VERIFY_TOKEN);
+        settings.whatsapp_verify_token = Token::new(VERIFY_TOKEN);
     })
     .await;
     let body = fixture("text");
