@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::body::ErrorBody;
+use super::headers::single_header;
 use super::settings::Token;
 
 /// The tokens of the routes that can be closed, as [`super::Settings`] gives them.
@@ -43,11 +44,10 @@ pub async fn require_bearer(
 /// The credentials of the one `Authorization` header when it uses the Bearer scheme (whose
 /// name is case-insensitive, RFC 9110); `None` when there is no such header, or more than one.
 fn presented(headers: &HeaderMap) -> Option<&str> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let value = values.next()?.to_str().ok()?;
-    if values.next().is_some() {
-        return None;
-    }
+    let value = single_header(headers, header::AUTHORIZATION)
+        .ok()??
+        .to_str()
+        .ok()?;
     let (scheme, credentials) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -4,6 +4,7 @@
 // Layered: a module uses only modules of the groups above its own.
 // What the server is configured with, answers with, and records of a webhook request.
 mod body;
+mod headers;
 mod outcome;
 mod settings;
 

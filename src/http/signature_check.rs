@@ -14,6 +14,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 
+use super::headers::{RepeatedHeader, single_header};
 use super::outcome::{SignatureRejection, SignatureScheme, SignatureVerdict};
 use super::settings::Settings;
 use crate::signature::{Verifier, standard};
@@ -139,12 +140,8 @@ fn single_value<'a>(
     headers: &'a HeaderMap,
     name: &str,
 ) -> Result<Option<&'a HeaderValue>, SignatureRejection> {
-    let mut values = headers.get_all(name).iter();
-    let first = values.next();
-    match values.next() {
-        Some(_) => Err(SignatureRejection::MultipleSignatureHeaders),
-        None => Ok(first),
-    }
+    single_header(headers, name)
+        .map_err(|RepeatedHeader| SignatureRejection::MultipleSignatureHeaders)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::{ErrorBody, StatusBody};
 use super::error::ApiError;
+use super::headers::{RepeatedHeader, single_header};
 use super::outcome::{Acknowledged, WebhookResult, WhatsAppOutcome, WhatsAppResult};
 use super::request_body::read_limited;
 use super::state::AppState;
@@ -271,11 +272,10 @@ fn check_signature(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result
         .whatsapp_verifier
         .as_ref()
         .ok_or("app secret not set")?;
-    let mut signatures = headers.get_all(HUB_SIGNATURE_HEADER).iter();
-    let signature = match (signatures.next(), signatures.next()) {
-        (Some(signature), None) => signature,
-        (None, _) => return Err("no signature"),
-        (Some(_), Some(_)) => return Err("more than one signature"),
+    let signature = match single_header(headers, HUB_SIGNATURE_HEADER) {
+        Ok(Some(signature)) => signature,
+        Ok(None) => return Err("no signature"),
+        Err(RepeatedHeader) => return Err("more than one signature"),
     };
     if verifier.verify(signature.as_bytes(), body) {
         Ok(())
