@@ -223,20 +223,24 @@ impl TryFrom<Args> for Config {
         let read_token = secret_or_file("READ_TOKEN", args.read_token, args.read_token_file)?;
         let metrics_token =
             secret_or_file("METRICS_TOKEN", args.metrics_token, args.metrics_token_file)?;
-        let port = number_in("PORT", &args.port, PORTS, "")?;
-        let max_body_bytes =
-            number_in("MAX_BODY_BYTES", &args.max_body_bytes, BODY_BYTES, " bytes")?;
+        let port = number_in("PORT", &args.port, PORTS, "a whole number")?;
+        let max_body_bytes = number_in(
+            "MAX_BODY_BYTES",
+            &args.max_body_bytes,
+            BODY_BYTES,
+            "whole bytes",
+        )?;
         let request_timeout = Duration::from_secs(number_in(
             "REQUEST_TIMEOUT_SECS",
             &args.request_timeout_secs,
             REQUEST_TIMEOUT_SECS,
-            " seconds",
+            "whole seconds",
         )?);
         let shutdown_drain = Duration::from_secs(number_in(
             "SHUTDOWN_DRAIN_SECS",
             &args.shutdown_drain_secs,
             SHUTDOWN_DRAIN_SECS,
-            " seconds",
+            "whole seconds",
         )?);
         Ok(Self {
             location,
@@ -276,19 +280,7 @@ fn secret_or_file(
 /// `WEBHOOK_TOLERANCE_SECS`: whole seconds within [`http::TIMESTAMP_TOLERANCE_SECS`].
 fn timestamp_tolerance(text: &str) -> Result<Duration, Refusal> {
     let range = http::TIMESTAMP_TOLERANCE_SECS;
-    text.parse::<u64>()
-        .ok()
-        .filter(|secs| range.contains(secs))
-        .map(Duration::from_secs)
-        .ok_or_else(|| Refusal {
-            variable: "WEBHOOK_TOLERANCE_SECS",
-            message: format!(
-                "WEBHOOK_TOLERANCE_SECS must be whole seconds from {} to {}, not {text:?}: \
-                 refusing to start",
-                range.start(),
-                range.end()
-            ),
-        })
+    number_in("WEBHOOK_TOLERANCE_SECS", text, range, "whole seconds").map(Duration::from_secs)
 }
 
 /// `PORT`: any TCP port; 0 lets the system pick a free one.
@@ -302,17 +294,16 @@ const BODY_BYTES: RangeInclusive<usize> = 1..=16 * 1_024 * 1_024;
 /// included), at most an hour (beyond, a deadline can overflow the clock, and shutdown waits as
 /// long for a stuck request).
 const REQUEST_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3_600;
-
 /// `SHUTDOWN_DRAIN_SECS`: none to an hour, longer than any orchestrator waits after SIGTERM.
 const SHUTDOWN_DRAIN_SECS: RangeInclusive<u64> = 0..=3_600;
 
-/// A whole number within `range`, or the refusal naming `variable`; `unit` follows each bound in
-/// the message (" seconds", say).
+/// A whole number within `range`, or the refusal naming `variable`, whose message says what the
+/// value must be (`what`: "whole seconds", say) and the range.
 fn number_in<T>(
     variable: &'static str,
     text: &str,
     range: RangeInclusive<T>,
-    unit: &str,
+    what: &str,
 ) -> Result<T, Refusal>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display,
@@ -323,8 +314,7 @@ where
         .ok_or_else(|| Refusal {
             variable,
             message: format!(
-                "{variable} must be a whole number from {}{unit} to {}{unit}, not {text:?}: \
-                 refusing to start",
+                "{variable} must be {what} from {} to {}, not {text:?}: refusing to start",
                 range.start(),
                 range.end()
             ),

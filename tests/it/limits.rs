@@ -153,21 +153,25 @@ async fn reads_beyond_their_bound_are_answered_503_and_ingest_goes_on() {
 #[test]
 fn serve_refuses_numeric_settings_out_of_range_or_not_a_number() {
     let cases: &[(&str, &[&str], &str)] = &[
-        ("PORT", &["65536", "-1", "80a", ""], "from 0 to 65535"),
+        (
+            "PORT",
+            &["65536", "-1", "80a", ""],
+            "a whole number from 0 to 65535",
+        ),
         (
             "MAX_BODY_BYTES",
             &["0", "16777217", "64KiB", "18446744073709551616"],
-            "from 1 bytes to 16777216 bytes",
+            "whole bytes from 1 to 16777216",
         ),
         (
             "REQUEST_TIMEOUT_SECS",
             &["0", "3601", "18446744073709551615", "1.5", "10s"],
-            "from 1 seconds to 3600 seconds",
+            "whole seconds from 1 to 3600",
         ),
         (
             "SHUTDOWN_DRAIN_SECS",
             &["3601", "-1", "18446744073709551615", "5m"],
-            "from 0 seconds to 3600 seconds",
+            "whole seconds from 0 to 3600",
         ),
     ];
     for (variable, values, says) in cases {
@@ -179,7 +183,7 @@ fn serve_refuses_numeric_settings_out_of_range_or_not_a_number() {
         &[],
         &["--request-timeout-secs", "0"],
         "REQUEST_TIMEOUT_SECS",
-        "from 1 seconds to 3600 seconds",
+        "whole seconds from 1 to 3600",
     );
 }
 

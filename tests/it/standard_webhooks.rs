@@ -589,7 +589,12 @@ async fn a_body_over_the_limit_is_logged_without_a_scheme() {
 #[test]
 fn serve_refuses_a_tolerance_out_of_range_or_not_a_number() {
     let refused = |env: &[(&str, &str)], args: &[&str]| {
-        assert_serve_refuses(env, args, "WEBHOOK_TOLERANCE_SECS", "from 1 to 86400");
+        assert_serve_refuses(
+            env,
+            args,
+            "WEBHOOK_TOLERANCE_SECS",
+            "whole seconds from 1 to 86400",
+        );
     };
     for value in ["0", "86401", "300s", "-1", "1.5", "18446744073709551616"] {
         refused(&[("WEBHOOK_TOLERANCE_SECS", value)], &[]);
