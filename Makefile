@@ -88,6 +88,11 @@ crash-soak:
 schemathesis:
 	CARGO="$(CARGO)" scripts/schemathesis.sh
 
+## docs-check: GET /docs renders every operation of the API in Debian's headless Chromium, no other host reachable (installs chromium if missing)
+.PHONY: docs-check
+docs-check:
+	CARGO="$(CARGO)" scripts/docs-browser.sh
+
 ## fuzz: each cargo-fuzz target for FUZZ_SECONDS (libFuzzer; cargo-fuzz is installed if missing)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := signature_verify standard_verify message_from_json list_query_parse parse_instant whatsapp_parse

@@ -17,6 +17,7 @@ mod error;
 mod state;
 
 // What every request passes, and the handlers, one module per resource.
+mod docs;
 mod guard;
 mod health;
 mod messages;
@@ -54,11 +55,13 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// How much longer than a request may take shutdown waits for open connections to finish.
 const SHUTDOWN_MARGIN: Duration = Duration::from_secs(2);
 
-/// The whole API: the documented routes, JSON answers for unknown routes and methods, and the
-/// guards and middleware every request passes.
+/// The whole API: the documented routes, the documentation page (`/docs`, not itself
+/// documented, as FastAPI does), JSON answers for unknown routes and methods, and the guards and
+/// middleware every request passes.
 pub fn router(state: AppState) -> Router {
     let (routes, _) = openapi::routes(&state.access).split_for_parts();
     routes
+        .merge(docs::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(guard::bounded_uri))

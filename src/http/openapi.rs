@@ -11,7 +11,9 @@
 use std::sync::OnceLock;
 
 use axum::Json;
+use axum::http::Method;
 use axum::middleware::from_fn_with_state;
+use tower_http::cors::{Any, CorsLayer};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
@@ -24,6 +26,7 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Access, BEARER_SCHEME};
 use super::body::ErrorBody;
+use super::error::ApiError;
 use super::state::AppState;
 use super::webhook::WebhookResultHeader;
 use super::whatsapp::WhatsAppResultHeader;
@@ -79,7 +82,26 @@ pub(super) fn routes(access: &Access) -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .merge(metrics)
-        .routes(routes!(openapi_json))
+        .merge(document_route())
+}
+
+/// `GET /openapi.json`, readable from any web page: `Access-Control-Allow-Origin: *` on its
+/// answers and on the browser's preflight, so that a hosted editor or client generator can load
+/// it. The document is public and no credentials go with it. Only this route: the webhooks and
+/// the reads are not for browsers on other origins.
+fn document_route() -> OpenApiRouter<AppState> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers(Any);
+    let (schemas, paths, document) = routes!(openapi_json);
+    // The preflight is an OPTIONS, which no handler here takes: it reaches the route's method
+    // fallback, so that fallback must be inside the layer. The router's own 405 fallback would
+    // replace a layered default one, hence the same 405 set here first.
+    let document = document
+        .fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(cors);
+    OpenApiRouter::new().routes((schemas, paths, document))
 }
 
 /// The whole document, as `GET /openapi.json` serves it (the same whether tokens are set or not).
