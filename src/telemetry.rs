@@ -40,12 +40,48 @@ pub const WHATSAPP_EVENTS_TOTAL: &str = "whatsapp_events_total";
 pub const MESSAGES_PRUNED_TOTAL: &str = "messages_pruned_total";
 /// `request_latency_ms`: histogram of request latency in milliseconds.
 pub const REQUEST_LATENCY_MS: &str = "request_latency_ms";
+/// `http_request_duration_seconds{method,path,status}`: histogram of request latency in
+/// seconds, labelled as [`HTTP_REQUESTS_TOTAL`] is (Prometheus' conventional name and unit).
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "http_request_duration_seconds";
+/// `storage_commit_batch_messages`: histogram of the messages each successful writer commit
+/// stored (inserted or found duplicate); its `_count` is the number of commits.
+pub const STORAGE_COMMIT_BATCH_MESSAGES: &str = "storage_commit_batch_messages";
+/// `storage_commit_duration_seconds`: histogram of how long each successful writer commit took,
+/// its inserts and its fsync.
+pub const STORAGE_COMMIT_DURATION_SECONDS: &str = "storage_commit_duration_seconds";
+/// `storage_commit_failures_total`: batches of messages whose commit failed (each of their
+/// requests answered 503).
+pub const STORAGE_COMMIT_FAILURES_TOTAL: &str = "storage_commit_failures_total";
+/// `storage_last_commit_failure_timestamp_seconds`: Unix time of the last failed commit of
+/// messages; 0 when none has failed since the server started.
+pub const STORAGE_LAST_COMMIT_FAILURE_TIMESTAMP_SECONDS: &str =
+    "storage_last_commit_failure_timestamp_seconds";
+/// `storage_commit_failing`: 1 while the last commit (or write probe) failed, 0 once one
+/// succeeds: readiness's `writer` check, as a number.
+pub const STORAGE_COMMIT_FAILING: &str = "storage_commit_failing";
+/// `storage_database_bytes`: size of the database file, read when `/metrics` is scraped.
+pub const STORAGE_DATABASE_BYTES: &str = "storage_database_bytes";
+/// `storage_wal_bytes`: size of its write-ahead log (`-wal`), read when `/metrics` is scraped.
+pub const STORAGE_WAL_BYTES: &str = "storage_wal_bytes";
 /// The `path` label of every request no route matched, so hostile URLs cannot grow the labels.
 pub const UNMATCHED_PATH: &str = "unmatched";
 
 /// Upper bounds of the latency buckets, in milliseconds.
 const LATENCY_BUCKETS_MS: [f64; 12] = [
     1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+];
+/// The same bounds in seconds, with one below (a duplicate or a probe answers in well under a
+/// millisecond) and one above (the request timeout goes up to minutes; 10 s is its default).
+const DURATION_BUCKETS_SECONDS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// A commit is an fsync: a fraction of a millisecond on fast storage, tens on slow disks.
+const COMMIT_BUCKETS_SECONDS: [f64; 13] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+/// Messages per commit: one alone, up to the writer's 512 requests of a few messages each.
+const BATCH_BUCKETS: [f64; 12] = [
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
 ];
 
 /// The process's Prometheus recorder, installed on first use. Every app built in this process
@@ -54,17 +90,24 @@ pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full(REQUEST_LATENCY_MS.into()),
-                    &LATENCY_BUCKETS_MS,
-                )
-                .expect("the bucket list is not empty")
+            let buckets = [
+                (REQUEST_LATENCY_MS, &LATENCY_BUCKETS_MS[..]),
+                (HTTP_REQUEST_DURATION_SECONDS, &DURATION_BUCKETS_SECONDS[..]),
+                (STORAGE_COMMIT_DURATION_SECONDS, &COMMIT_BUCKETS_SECONDS[..]),
+                (STORAGE_COMMIT_BATCH_MESSAGES, &BATCH_BUCKETS[..]),
+            ];
+            let recorder = buckets
+                .into_iter()
+                .try_fold(PrometheusBuilder::new(), |builder, (name, bounds)| {
+                    builder.set_buckets_for_metric(Matcher::Full(name.into()), bounds)
+                })
+                .expect("no bucket list is empty")
                 .build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (a test harness's): ours still renders.
             let _ = metrics::set_global_recorder(recorder);
             describe();
+            register_unlabelled();
             spawn_upkeep(handle.clone());
             handle
         })
@@ -145,6 +188,87 @@ fn describe() {
         metrics::Unit::Milliseconds,
         "Request latency"
     );
+    metrics::describe_histogram!(
+        HTTP_REQUEST_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "HTTP request latency, by method, route and status"
+    );
+    metrics::describe_histogram!(
+        STORAGE_COMMIT_BATCH_MESSAGES,
+        metrics::Unit::Count,
+        "Messages stored by each successful writer commit"
+    );
+    metrics::describe_histogram!(
+        STORAGE_COMMIT_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of each successful writer commit, inserts and fsync"
+    );
+    metrics::describe_counter!(
+        STORAGE_COMMIT_FAILURES_TOTAL,
+        "Batches of messages whose commit failed, each request answered 503"
+    );
+    metrics::describe_gauge!(
+        STORAGE_LAST_COMMIT_FAILURE_TIMESTAMP_SECONDS,
+        metrics::Unit::Seconds,
+        "Unix time of the last failed commit of messages, 0 when none since start"
+    );
+    metrics::describe_gauge!(
+        STORAGE_COMMIT_FAILING,
+        "1 while the last commit or write probe failed, else 0"
+    );
+    metrics::describe_gauge!(
+        STORAGE_DATABASE_BYTES,
+        metrics::Unit::Bytes,
+        "Size of the database file"
+    );
+    metrics::describe_gauge!(
+        STORAGE_WAL_BYTES,
+        metrics::Unit::Bytes,
+        "Size of the database's write-ahead log file"
+    );
+    process_collector().describe();
+}
+
+/// The series without labels start at zero, so that they are there from the first scrape
+/// (`rate()` and `absent()` alerts work before the first event). Labelled series whose label
+/// values are a fixed set are registered where those values are defined (the HTTP layer).
+fn register_unlabelled() {
+    for counter in [
+        WEBHOOK_DUPLICATE_CONFLICTS_TOTAL,
+        MESSAGES_PRUNED_TOTAL,
+        STORAGE_COMMIT_FAILURES_TOTAL,
+    ] {
+        metrics::counter!(counter).increment(0);
+    }
+    for gauge in [
+        STORAGE_LAST_COMMIT_FAILURE_TIMESTAMP_SECONDS,
+        STORAGE_COMMIT_FAILING,
+        STORAGE_DATABASE_BYTES,
+        STORAGE_WAL_BYTES,
+    ] {
+        metrics::gauge!(gauge).set(0.0);
+    }
+    // A histogram registered without a sample renders its buckets at zero.
+    for histogram in [
+        REQUEST_LATENCY_MS,
+        STORAGE_COMMIT_BATCH_MESSAGES,
+        STORAGE_COMMIT_DURATION_SECONDS,
+    ] {
+        let _ = metrics::histogram!(histogram);
+    }
+}
+
+/// The process's CPU time, memory, file descriptors and start time (`process_*`, the names
+/// Prometheus' client libraries use), read by `metrics-process`.
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// Reads the process metrics now: `/metrics` calls this before it renders, so that they are as
+/// of the scrape. It reads `/proc`: call it off the async threads.
+pub fn collect_process_metrics() {
+    process_collector().collect();
 }
 
 /// Drains histogram samples into their buckets even when nobody scrapes, so memory stays flat.

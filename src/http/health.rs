@@ -41,7 +41,9 @@ pub async fn live() -> Json<StatusBody> {
     ),
 )]
 pub async fn ready(State(state): State<AppState>) -> Readiness {
-    Readiness::from(ReadinessChecks::run(&state).await)
+    let checks = ReadinessChecks::run(&state).await;
+    checks.log();
+    Readiness::from(checks)
 }
 
 /// The body of `GET /health/ready`.
@@ -134,6 +136,21 @@ impl ReadinessChecks {
         }
     }
 
+    /// One DEBUG line with each check's outcome, as the body says it (a probe's answer is
+    /// seen by its caller only; this shows an operator why a probe failed, or that it ran).
+    fn log(&self) {
+        tracing::debug!(
+            ready = self.failing().is_empty(),
+            database = self.database.as_str(),
+            schema = self.schema.as_str(),
+            writer = self.writer.as_str(),
+            disk = self.disk.as_str(),
+            secret = self.secret.as_str(),
+            accepting = self.accepting.as_str(),
+            "readiness checks"
+        );
+    }
+
     /// The names of the checks that fail, in the body's order.
     fn failing(&self) -> Vec<&'static str> {
         [
@@ -158,12 +175,19 @@ pub enum Check {
     Failing(String),
 }
 
-impl Serialize for Check {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(match self {
+impl Check {
+    /// `ok`, or what is wrong.
+    fn as_str(&self) -> &str {
+        match self {
             Self::Ok => "ok",
             Self::Failing(what) => what,
-        })
+        }
+    }
+}
+
+impl Serialize for Check {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -1,19 +1,28 @@
 //! The one middleware every request passes: request id in and out, the JSON log line, and the
 //! HTTP metrics, labelled by route template so that unknown paths share one label value; for
 //! the webhook routes, also their outcome's log fields and metrics.
+//!
+//! Every request line also says who asked: `client` (the TCP peer, which [`super::serve`]
+//! attaches to each request), `user_agent`, and `trace_id` when the caller sent a well-formed
+//! W3C `traceparent`, so that a line can be joined with the caller's trace.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::headers::single_header;
 use super::outcome::{
     SignatureRejection, WebhookOutcome, WebhookResult, WhatsAppOutcome, WhatsAppResult,
 };
-use crate::telemetry;
+use crate::telemetry::{self, OrNull};
 use crate::wire::REQUEST_ID_HEADER;
+
+/// The most bytes of a `User-Agent` logged: a request head may be 64 KiB, a log line should not.
+const MAX_USER_AGENT_BYTES: usize = 256;
 
 /// Times the request, gives it an id, then logs and counts what it was answered.
 pub async fn observe(request: Request, next: Next) -> Response {
@@ -31,25 +40,39 @@ pub async fn observe(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or(telemetry::UNMATCHED_PATH, MatchedPath::as_str)
         .to_string();
+    let caller = Caller::of(&request);
 
     let mut response = next.run(request).await;
 
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency_ms = elapsed * 1000.0;
     let status = response.status().as_u16();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
+    let method_label = method_label(method.as_str());
+    let status_label = status.to_string();
     metrics::counter!(
         telemetry::HTTP_REQUESTS_TOTAL,
-        "method" => method_label(method.as_str()),
-        "path" => route,
-        "status" => status.to_string()
+        "method" => method_label,
+        "path" => route.clone(),
+        "status" => status_label.clone()
     )
     .increment(1);
+    metrics::histogram!(
+        telemetry::HTTP_REQUEST_DURATION_SECONDS,
+        "method" => method_label,
+        "path" => route,
+        "status" => status_label
+    )
+    .record(elapsed);
     metrics::histogram!(telemetry::REQUEST_LATENCY_MS).record(latency_ms);
 
     let latency_ms = (latency_ms * 1000.0).round() / 1000.0;
     let method = method.as_str();
+    let client = OrNull(caller.client.as_deref());
+    let user_agent = OrNull(caller.user_agent.as_deref());
+    let trace_id = caller.trace_id.as_deref();
     if let Some(outcome) = response.extensions().get::<WhatsAppOutcome>() {
         let request = RequestLine {
             request_id: &request_id,
@@ -57,6 +80,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
             path: &path,
             status,
             latency_ms,
+            caller: &caller,
         };
         record_whatsapp(outcome, &request);
         return response;
@@ -92,20 +116,27 @@ pub async fn observe(request: Request, next: Next) -> Response {
                 ($level:ident) => {
                     tracing::$level!(
                         request_id, method, path, status, latency_ms, message_id = ?message_id, dup, result,
-                        scheme = ?scheme, reason, conflict, "request"
+                        scheme = ?scheme, reason, conflict, client = ?client, user_agent = ?user_agent,
+                        trace_id, "request"
                     )
                 };
             }
+            // A conflict is answered 200 like any duplicate, but the sender reused an id for
+            // other content: someone should look.
             match (outcome.result, status) {
                 (WebhookResult::InvalidSignature, _) | (_, 500..) => log!(error),
                 (_, 400..) => log!(warn),
+                _ if outcome.conflict => log!(warn),
                 _ => log!(info),
             }
         }
         None => {
             macro_rules! log {
                 ($level:ident) => {
-                    tracing::$level!(request_id, method, path, status, latency_ms, "request")
+                    tracing::$level!(
+                        request_id, method, path, status, latency_ms, client = ?client,
+                        user_agent = ?user_agent, trace_id, "request"
+                    )
                 };
             }
             match status {
@@ -123,7 +154,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 /// (431), a URI hyper will not hold (414), a head that is not HTTP/1 (400). hyper answers these
 /// without a body and closes the connection; its error, seen where the connection ends, is all
 /// there is to go by: no method, path or request id was read.
-pub fn record_refused_head(error: &hyper::Error) {
+pub fn record_refused_head(error: &hyper::Error, peer: SocketAddr) {
     if !error.is_parse() {
         // A client that hung up, timed out or reset: no request was refused.
         return;
@@ -147,10 +178,12 @@ pub fn record_refused_head(error: &hyper::Error) {
     .increment(1);
     let request_id = uuid::Uuid::new_v4().to_string();
     let reason = error.to_string();
+    let client = peer.to_string();
     tracing::warn!(
         request_id,
         status,
         reason,
+        client,
         "request refused by the HTTP layer"
     );
 }
@@ -162,6 +195,72 @@ struct RequestLine<'a> {
     path: &'a str,
     status: u16,
     latency_ms: f64,
+    caller: &'a Caller,
+}
+
+/// Who sent a request, as far as the log line tells.
+struct Caller {
+    /// The TCP peer, `ip:port`; `None` when the app runs without [`super::serve`] (in-process).
+    client: Option<String>,
+    /// The `User-Agent`, cut to [`MAX_USER_AGENT_BYTES`].
+    user_agent: Option<String>,
+    /// The trace id of a well-formed `traceparent`.
+    trace_id: Option<String>,
+}
+
+impl Caller {
+    fn of(request: &Request) -> Self {
+        let headers = request.headers();
+        Self {
+            client: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.to_string()),
+            user_agent: user_agent(headers),
+            trace_id: single_header(headers, "traceparent")
+                .ok()
+                .flatten()
+                .and_then(|value| value.to_str().ok())
+                .and_then(trace_id)
+                .map(str::to_string),
+        }
+    }
+}
+
+/// The `User-Agent` as text (bytes that are not UTF-8 replaced), at most
+/// [`MAX_USER_AGENT_BYTES`] of it.
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::USER_AGENT)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let mut end = text.len().min(MAX_USER_AGENT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(text[..end].to_string())
+}
+
+/// The trace id of a W3C `traceparent` (Trace Context, level 1): `version-traceid-parentid-flags`
+/// in lowercase hex, `00-` then 32, 16 and 2 digits; neither id all zeros; version `ff` invalid;
+/// a later version may append `-…` fields after the four. `None` for anything else: a caller's
+/// malformed header is not worth a log field.
+fn trace_id(traceparent: &str) -> Option<&str> {
+    let is_hex = |part: &str, length: usize| {
+        part.len() == length && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    let not_zero = |part: &str| part.bytes().any(|b| b != b'0');
+    let mut parts = traceparent.splitn(5, '-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let rest = parts.next();
+    let valid = is_hex(version, 2)
+        && version != "ff"
+        && (version != "00" || rest.is_none())
+        && is_hex(trace, 32)
+        && not_zero(trace)
+        && is_hex(parent, 16)
+        && not_zero(parent)
+        && is_hex(flags, 2);
+    valid.then_some(trace)
 }
 
 /// Logs and counts a `/webhook/whatsapp` request: its result, and for a delivery how many
@@ -191,7 +290,11 @@ fn record_whatsapp(outcome: &WhatsAppOutcome, request: &RequestLine<'_>) {
         path,
         status,
         latency_ms,
+        caller,
     } = *request;
+    let client = OrNull(caller.client.as_deref());
+    let user_agent = OrNull(caller.user_agent.as_deref());
+    let trace_id = caller.trace_id.as_deref();
     let reason = outcome.reason;
     let messages = outcome.messages;
     let created = acknowledged.map(|done| done.created);
@@ -217,6 +320,9 @@ fn record_whatsapp(outcome: &WhatsAppOutcome, request: &RequestLine<'_>) {
                 statuses,
                 other_changes,
                 conflict,
+                client = ?client,
+                user_agent = ?user_agent,
+                trace_id,
                 "request"
             )
         };
@@ -224,6 +330,7 @@ fn record_whatsapp(outcome: &WhatsAppOutcome, request: &RequestLine<'_>) {
     match (outcome.result, status) {
         (WhatsAppResult::Delivery(WebhookResult::InvalidSignature), _) | (_, 500..) => log!(error),
         (_, 400..) => log!(warn),
+        _ if conflict.is_some() => log!(warn),
         _ => log!(info),
     }
 }
@@ -246,4 +353,40 @@ fn is_sane_request_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trace_id;
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    #[test]
+    fn a_well_formed_traceparent_gives_its_trace_id() {
+        let header = format!("00-{TRACE}-00f067aa0ba902b7-01");
+        assert_eq!(trace_id(&header), Some(TRACE));
+        // A later version may append fields; version 00 may not.
+        let later = format!("01-{TRACE}-00f067aa0ba902b7-00-what-comes-next");
+        assert_eq!(trace_id(&later), Some(TRACE));
+    }
+
+    #[test]
+    fn a_malformed_traceparent_gives_none() {
+        for header in [
+            String::new(),
+            "garbage".to_string(),
+            format!("00-{TRACE}-00f067aa0ba902b7"),
+            format!("00-{TRACE}-00f067aa0ba902b7-01-extra"),
+            format!("ff-{TRACE}-00f067aa0ba902b7-01"),
+            format!("00-{}-00f067aa0ba902b7-01", TRACE.to_uppercase()),
+            format!("00-{}-00f067aa0ba902b7-01", "0".repeat(32)),
+            format!("00-{TRACE}-{}-01", "0".repeat(16)),
+            format!("00-{TRACE}x-00f067aa0ba902b7-01"),
+            format!("00-{TRACE}-00f067aa0ba902b7-1"),
+            format!("0-{TRACE}-00f067aa0ba902b7-01"),
+            format!("00-{}-00f067aa0ba902b7-01", &TRACE[..31]),
+        ] {
+            assert_eq!(trace_id(&header), None, "{header}");
+        }
+    }
 }

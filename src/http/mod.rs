@@ -35,6 +35,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::middleware::{from_fn, from_fn_with_state};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -100,9 +101,9 @@ pub async fn serve(
     };
     tokio::pin!(stop);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     pause_after_accept_error(&error).await;
                     continue;
@@ -111,14 +112,20 @@ pub async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
+        // Each request carries its connection's peer, as axum's own `serve` gives it, for the
+        // log line's `client`.
         let service = TowerToHyperService::new(app.clone());
+        let service = hyper::service::service_fn(move |mut request| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            hyper::service::Service::call(&service, request)
+        });
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = connections.watch(connection);
         tokio::spawn(async move {
             // A client that hangs up or times out ends its connection: nothing to report. A
             // request hyper refused itself ends it too, and is logged and counted here.
             if let Err(error) = connection.await {
-                middleware::record_refused_head(&error);
+                middleware::record_refused_head(&error, peer);
             }
         });
     }

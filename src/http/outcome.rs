@@ -71,6 +71,25 @@ pub enum SignatureRejection {
 }
 
 impl SignatureRejection {
+    /// Every scheme and reason a refusal can be labelled with, so that each series of
+    /// `webhook_signature_failures_total` can exist before the first refusal.
+    pub const POSSIBLE: [(SignatureScheme, Self); 10] = {
+        use SignatureScheme::{Hex, Standard};
+        use standard::Rejection;
+        [
+            (Hex, Self::MissingSignature),
+            (Hex, Self::InvalidSignature),
+            (Hex, Self::MultipleSignatureHeaders),
+            (Standard, Self::MultipleSignatureHeaders),
+            (Standard, Self::Standard(Rejection::MissingId)),
+            (Standard, Self::Standard(Rejection::MissingTimestamp)),
+            (Standard, Self::Standard(Rejection::InvalidTimestamp)),
+            (Standard, Self::Standard(Rejection::TimestampTooOld)),
+            (Standard, Self::Standard(Rejection::TimestampTooNew)),
+            (Standard, Self::Standard(Rejection::NoMatchingSignature)),
+        ]
+    };
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MissingSignature => "missing_signature",
@@ -95,6 +114,18 @@ pub enum WebhookResult {
 }
 
 impl WebhookResult {
+    /// Every result, so that each series of `webhook_requests_total` exists from the start.
+    pub const ALL: [Self; 8] = [
+        Self::Created,
+        Self::Duplicate,
+        Self::InvalidSignature,
+        Self::ValidationError,
+        Self::PayloadTooLarge,
+        Self::StorageUnavailable,
+        Self::BadRequest,
+        Self::Timeout,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Created => "created",
@@ -165,6 +196,13 @@ pub enum WhatsAppResult {
 }
 
 impl WhatsAppResult {
+    /// Every result: the handshake's two, `acknowledged`, and each of a delivery's.
+    pub fn all() -> impl Iterator<Item = Self> {
+        [Self::Verified, Self::VerificationFailed, Self::Acknowledged]
+            .into_iter()
+            .chain(WebhookResult::ALL.map(Self::Delivery))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Verified => "verified",

@@ -43,7 +43,7 @@ impl AppState {
                 .as_ref()
                 .map(|secret| Arc::new(Verifier::new(secret.as_bytes(), None))),
             whatsapp_verify_token: settings.whatsapp_verify_token.clone(),
-            metrics: crate::telemetry::prometheus(),
+            metrics: super::metrics::recorder(),
             access: Access {
                 read: settings.read_token.clone(),
                 metrics: settings.metrics_token.clone(),

@@ -230,6 +230,19 @@ impl Storage {
         FileSystem::of(folder)
     }
 
+    /// The sizes of the database file and its write-ahead log now (a file that does not exist
+    /// counts 0); `None` in memory. A few `stat`s: call it off the async threads.
+    pub fn file_sizes(&self) -> Option<FileSizes> {
+        let path = self.file.filename().path()?;
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |metadata| metadata.len());
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        Some(FileSizes {
+            database: size(path),
+            wal: size(Path::new(&wal)),
+        })
+    }
+
     /// Stops taking inserts, commits everything already queued and waits for the writer to end.
     pub async fn close(&self) {
         let writer = self.writer.clone();
@@ -288,6 +301,13 @@ impl Storage {
 enum Bound {
     Held,
     Exempt,
+}
+
+/// How large the database's files are, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileSizes {
+    pub database: u64,
+    pub wal: u64,
 }
 
 /// What readiness wants to know about the file system holding the database.

@@ -258,11 +258,13 @@ impl Writer {
                     Job::Probe { reply } => probes.push(reply),
                 }
             }
+            let started = Instant::now();
             let outcome = if messages.is_empty() {
                 self.probe().map(|()| Vec::new())
             } else {
                 self.commit(&messages)
             };
+            let took = started.elapsed();
             let failure = outcome.as_ref().err().map(ToString::to_string);
             self.record(failure.clone(), messages.len());
             match (outcome, &failure) {
@@ -271,6 +273,9 @@ impl Writer {
                         .iter()
                         .filter(|insertion| **insertion == Insertion::Created)
                         .count();
+                    if !messages.is_empty() {
+                        observe_commit(messages.len(), replies.len(), created, took);
+                    }
                     self.unindexed += created;
                     if let Some(pass) = self.retention.as_mut().filter(|_| created > 0) {
                         pass.due = Instant::now();
@@ -424,9 +429,19 @@ impl Writer {
     /// unusable (file replaced, disk gone): the next attempt starts afresh.
     fn record(&mut self, failure: Option<String>, batch: usize) {
         let before = self.failure.replace(failure.clone());
+        metrics::gauge!(telemetry::STORAGE_COMMIT_FAILING).set(if failure.is_some() {
+            1.0
+        } else {
+            0.0
+        });
         match (failure, before) {
             (Some(error), before) => {
                 self.broken = true;
+                if batch > 0 {
+                    metrics::counter!(telemetry::STORAGE_COMMIT_FAILURES_TOTAL).increment(1);
+                    metrics::gauge!(telemetry::STORAGE_LAST_COMMIT_FAILURE_TIMESTAMP_SECONDS)
+                        .set(Utc::now().timestamp_micros() as f64 / 1e6);
+                }
                 // Refused messages are always logged; a probe only when the reason changes.
                 if batch > 0 || before.as_ref() != Some(&error) {
                     tracing::error!(error = %error, batch, "storage write failed");
@@ -498,4 +513,21 @@ impl Writer {
         self.verify_file()?;
         Ok(insertions)
     }
+}
+
+/// Records a successful commit of `messages` (from `requests` senders, `created` of them new)
+/// that took `took`: the storage metrics, and one DEBUG line.
+fn observe_commit(messages: usize, requests: usize, created: usize, took: Duration) {
+    #[allow(clippy::cast_precision_loss)] // a batch is far below 2^52 messages
+    metrics::histogram!(telemetry::STORAGE_COMMIT_BATCH_MESSAGES).record(messages as f64);
+    metrics::histogram!(telemetry::STORAGE_COMMIT_DURATION_SECONDS).record(took.as_secs_f64());
+    let commit_ms = (took.as_secs_f64() * 1e6).round() / 1e3;
+    tracing::debug!(
+        messages,
+        requests,
+        created,
+        duplicates = messages - created,
+        commit_ms,
+        "commit"
+    );
 }

@@ -13,6 +13,7 @@ mod limits;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;
+mod observability;
 mod openapi;
 mod operations;
 mod reliability;

@@ -123,10 +123,15 @@ async fn requests_and_webhook_outcomes_are_counted_exactly() {
     let outcome = |result: &str| format!(r#"webhook_requests_total{{result="{result}"}}"#);
     assert_eq!(
         outcomes,
+        // Every outcome is there, at zero until it happens.
         [
+            (outcome("bad_request"), 0.0),
             (outcome("created"), 1.0),
             (outcome("duplicate"), 1.0),
             (outcome("invalid_signature"), 1.0),
+            (outcome("payload_too_large"), 0.0),
+            (outcome("storage_unavailable"), 0.0),
+            (outcome("timeout"), 0.0),
             (outcome("validation_error"), 1.0)
         ],
         "{text}"
