@@ -6,6 +6,7 @@ mod helpers;
 mod abuse;
 mod access;
 mod cli;
+mod compose;
 mod faults;
 mod health;
 mod limits;
