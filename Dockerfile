@@ -49,7 +49,12 @@ COPY --from=builder /out/usr/local/bin/app /usr/local/bin/app
 # mounted here starts as a copy of it, ownership included.
 COPY --from=builder --chown=65532:65532 /out/data /data
 
+# SQLite's temporary files (the sorts of large queries, spilled past its page
+# cache) go to the data volume, beside the database, rather than to /tmp, which
+# a hardened deployment makes a small tmpfs (16 MiB in docker-compose.yml) or
+# leaves out. They are deleted as soon as they are opened, so nothing stays.
 ENV DATABASE_URL=sqlite:////data/app.db \
+    SQLITE_TMPDIR=/data \
     HOST=0.0.0.0 \
     PORT=8000
 

@@ -36,21 +36,34 @@ NO_SECRET_NEEDED = WEBHOOK_SECRET="$${WEBHOOK_SECRET:-not-needed-to-stop}"
 
 .PHONY: up down logs e2e e2e-native up-replica down-replica
 
+# The stack cannot start without the key: say so in one line before Compose runs (its own
+# refusal is a long error), and show no environment. Blank counts as unset, as for Compose.
+NEED_SECRET = $(if $(strip $(WEBHOOK_SECRET)),,$(error WEBHOOK_SECRET is not set: export WEBHOOK_SECRET=<the webhook HMAC key>, then make $@))
+
 ## up: build the image and start the stack on http://localhost:8000 (needs WEBHOOK_SECRET)
 up:
+	$(NEED_SECRET)
 	$(COMPOSE_ENV) $(COMPOSE) up -d --build
 
 ## down: stop the stack and delete its volume (the database)
 down:
 	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(COMPOSE) down -v
 
-## logs: follow the api service's JSON logs
+## logs: follow the api service's log: its JSON lines, exactly as it wrote them
+# `docker logs` on the api container rather than `compose logs`: docker-compose 1.29 prints
+# "Attaching to ..." and "... exited with code N" on stdout among the lines (with or without
+# --no-color and --no-log-prefix), and both Compose versions prefix and colour them by default.
+# The recipe is not echoed (it would show the environment). LOGS_ARGS="--tail 20" shows the
+# last 20 lines and returns; LOGS_ARGS= shows them all.
+LOGS_ARGS ?= --follow
+API_CONTAINER = $(shell $(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(COMPOSE) ps -q api 2>/dev/null)
 logs:
-	$(COMPOSE_ENV) $(NO_SECRET_NEEDED) $(COMPOSE) logs -f api
+	@$(DOCKER) logs $(LOGS_ARGS) $(or $(API_CONTAINER),$(error the api service has no container: make up starts it))
 
 ## up-replica: make up plus Litestream (docker-compose.replica.yml): restore an empty volume from the replica, then replicate to it
 REPLICA_STACK = COMPOSE_FILE=docker-compose.yml:docker-compose.replica.yml
 up-replica:
+	$(NEED_SECRET)
 	$(COMPOSE_ENV) $(REPLICA_STACK) $(COMPOSE) up -d --build
 
 ## down-replica: stop that stack and delete the data volume, keeping the replica (what losing the machine leaves)

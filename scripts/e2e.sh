@@ -398,6 +398,11 @@ run_compose() {
 
   check "compose refuses to start without WEBHOOK_SECRET" \
     bash -c "! env -u WEBHOOK_SECRET $COMPOSE config -q"
+  local refusal rc
+  refusal=$(env -u WEBHOOK_SECRET $MAKE -s up 2>&1)
+  rc=$?
+  check "make up without WEBHOOK_SECRET fails" test "$rc" -ne 0
+  expect "... in one line saying what to do" "$(wc -l <<<"$refusal") $(grep -c 'WEBHOOK_SECRET is not set: export WEBHOOK_SECRET=' <<<"$refusal")" "1 1"
 
   local t=$SECONDS
   if $MAKE up >"$WORK/up.log" 2>&1; then
@@ -410,12 +415,12 @@ run_compose() {
   fi
   sleep 10
 
-  # The container's own output, both streams, exactly as it wrote them
-  # (`docker compose logs --no-log-prefix api` shows the same lines, but
-  # docker-compose 1.29 puts an "Attaching to ..." line in front of them).
+  # The log as an operator reads it: `make logs`, every line it prints on
+  # either stream (LOGS_ARGS= reads the log once instead of following it).
   local cid
   cid=$($COMPOSE ps -q api)
-  LOGS_CMD="$DOCKER logs $cid 2>&1" outline "http://localhost:$port"
+  LOGS_CMD="$MAKE -s logs LOGS_ARGS= 2>&1" outline "http://localhost:$port"
+  check_make_logs
 
   # The container as deployed.
   if [[ -z $cid ]]; then
@@ -463,6 +468,8 @@ run_compose() {
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Content-Type: application/json" -H "X-Signature: $VALID_SIG" -d "$BODY" "$BASE/webhook")
   expect "after the restart: m1 again is still a duplicate (200, no new row)" "$code $(total_of)" "200 $(jq '.rows | length' <<<"$before")"
 
+  [[ -n $cid ]] && large_search "$cid"
+
   # 9. Shutdown
   if $MAKE down >"$WORK/down.log" 2>&1; then ok "make down (docker compose down -v)"; else not_ok "make down"; fi
   check "make down removed the container" bash -c "[[ -z \$($COMPOSE ps -q api 2>/dev/null) ]]"
@@ -470,6 +477,53 @@ run_compose() {
     check "make down removed the volume $VOLUME" bash -c "! $DOCKER volume inspect '$VOLUME'"
   fi
   check "nothing answers on localhost:$port any more" bash -c "! curl -s -o /dev/null --max-time 2 http://localhost:$port/health/live"
+}
+
+# Every line `make logs` prints, on either stream, is a JSON object: read once,
+# and followed (stopped after a few seconds; a following make killed by
+# `timeout` reports that on stderr, so only stdout counts there).
+check_make_logs() {
+  local all=$WORK/make-logs.txt follow=$WORK/make-logs-follow.txt lines
+  $MAKE -s logs LOGS_ARGS= >"$all" 2>&1
+  lines=$(wc -l <"$all")
+  check "make logs prints the service's lines ($lines)" test "$lines" -gt 0
+  expect "make logs: every line on stdout and stderr is a JSON object (lines that are not)" "$(non_json_lines "$all")" 0
+  timeout 5 $MAKE -s logs LOGS_ARGS="--follow --tail 20" >"$follow" 2>/dev/null
+  lines=$(wc -l <"$follow")
+  # 20, and one more for each health check that came meanwhile.
+  check "make logs following: the last 20 lines and on ($lines)" test "$lines" -ge 20
+  expect "make logs following: each line a JSON object (lines that are not)" "$(non_json_lines "$follow")" 0
+}
+
+# A large legitimate search on the container's 16 MiB /tmp: 30,000 messages of
+# about 4 KB, 20,000 of them saying "quokka", and a page deep into those. Sorting
+# whole rows needed 80 MB of temporary B-tree here ("database or disk is full",
+# 503). Sent by `app send` from the image itself, in the api container's network.
+large_search() {
+  local cid=$1 n=30000 t=$SECONDS env
+  env=$($DOCKER inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$cid")
+  check "SQLite's temporary files go to the volume (SQLITE_TMPDIR=/data)" grep -qx 'SQLITE_TMPDIR=/data' <<<"$env"
+  awk -v n=$n 'BEGIN {
+      for (i = 0; i < 150; i++) filler = filler "lorem ipsum dolor sit amet "
+      for (i = 0; i < n; i++)
+        printf "{\"message_id\":\"big-%05d\",\"from\":\"+1555000%04d\",\"to\":\"+14155550100\",\"ts\":\"2025-02-01T%02d:%02d:%02dZ\",\"text\":\"%s %d %s\"}\n",
+          i, i % 1000, int(i / 3600), int(i / 60) % 60, i % 60, (i % 3 ? "quokka" : "plain"), i, filler
+    }' >"$WORK/large.ndjson"
+  $DOCKER run --rm -i --network "container:$cid" -e WEBHOOK_SECRET webhook-receiver:latest \
+    send --file - --url http://127.0.0.1:8000 --concurrency 32 --json \
+    <"$WORK/large.ndjson" >"$WORK/large-send.json" 2>"$WORK/large-send.err"
+  expect "app send: 30,000 messages of ~4 KB created (in $((SECONDS - t))s)" \
+    "$(jq -c '[.created, .failed, .rejected]' "$WORK/large-send.json" 2>/dev/null)" "[$n,0,{}]"
+  local code want
+  code=$(get "$BASE/messages?q=quokka&offset=19000")
+  expect "GET /messages?q=quokka&offset=19000 (20,000 of 30,000 ~4 KB texts match) answers 200" "$code" 200
+  expect "... total 20000, offset 19000, 50 rows" "$(jq -c '[.total, .offset, (.data | length)]' "$WORK/body")" "[20000,19000,50]"
+  # The k-th match is message i = 3 * (k / 2) + 1 + k % 2 (every third is "plain").
+  want=$(jq -c -n '[range(19000; 19050) | 3 * ((. / 2) | floor) + 1 + (. % 2) | "big-\(. + 100000 | tostring | .[1:])"]')
+  expect "... the 19,001st to 19,050th matches, in order" "$(jq -c '[.data[].message_id]' "$WORK/body")" "$want"
+  # "quokka NNNNN " and 150 times the 27 characters of the filler.
+  expect "... each with its whole text (4,063 characters)" \
+    "$(jq -c '[.data[] | .text | length] | unique' "$WORK/body")" "[4063]"
 }
 
 # --- native ----------------------------------------------------------------

@@ -80,11 +80,23 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
                 Some(trigrams) => count_candidates(&tx, trigrams, &filter)?,
                 None => count(&tx, &query.filters, &filter)?,
             };
+            let plan = match (&query.filters.q, &search) {
+                (None, _) => None,
+                (Some(_), None) => Some(SearchPlan::Scan),
+                (Some(_), Some(_)) if query.offset >= total => Some(SearchPlan::Index),
+                (Some(_), Some(_)) if scan_in_order(&tx, query, total)? => {
+                    Some(SearchPlan::IndexThenScanInOrder)
+                }
+                (Some(_), Some(_)) => Some(SearchPlan::Index),
+            };
+            if let (Some(plan), Some(q)) = (plan, &query.filters.q) {
+                log_search_plan(&tx, plan, q, search.as_deref(), total, query)?;
+            }
             let data = if query.offset >= total {
                 Vec::new()
             } else {
-                match &search {
-                    Some(trigrams) if !scan_in_order(&tx, query, total)? => {
+                match (&search, plan) {
+                    (Some(trigrams), Some(SearchPlan::Index)) => {
                         page(&tx, query, &filter, Some(trigrams))?
                     }
                     _ => page(&tx, query, &filter, None)?,
@@ -102,6 +114,64 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
     })
 }
 
+/// How a search (`q`) reads its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    /// A needle under three characters: the rows in listing order, each checked.
+    Scan,
+    /// The index's candidates, each checked, their keys sorted, then the page's rows read.
+    Index,
+    /// The index counted the matches, and so many match that reading the rows in listing order
+    /// (each checked) reaches the page sooner than sorting every candidate's keys.
+    IndexThenScanInOrder,
+}
+
+impl SearchPlan {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Scan => "scan",
+            Self::Index => "index",
+            Self::IndexThenScanInOrder => "index_count_then_scan",
+        }
+    }
+}
+
+/// One `DEBUG` line per search naming its plan, so that an operator can see why a search was
+/// slow: the plan, how many rows the index handed over as candidates, how many matched, and the
+/// needle's length (never the needle: it is a piece of someone's message). The candidate count
+/// costs a query of its own, so it is made only when the line is written.
+fn log_search_plan(
+    conn: &Connection,
+    plan: SearchPlan,
+    q: &str,
+    trigrams: Option<&str>,
+    total: i64,
+    query: &ListQuery,
+) -> Result<(), StorageError> {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return Ok(());
+    }
+    let candidates: i64 = match trigrams {
+        Some(trigrams) => conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({})", search::CANDIDATES))?
+            .query_row([trigrams], |row| row.get(0))?,
+        None => conn
+            .prepare_cached("SELECT messages FROM totals")?
+            .query_row([], |row| row.get(0))?,
+    };
+    tracing::debug!(
+        plan = plan.name(),
+        needle_chars = q.chars().count(),
+        trigrams = trigrams.map_or(0, |t| t.matches(" AND ").count() + 1),
+        candidates,
+        matches = total,
+        offset = query.offset,
+        limit = query.limit,
+        "search plan"
+    );
+    Ok(())
+}
+
 /// The rows that may contain `q` ([`search::CANDIDATES`], whose parameter comes first), each
 /// read by rowid: the candidates come first, as `CROSS JOIN` keeps SQLite from turning the join
 /// around.
@@ -114,6 +184,12 @@ fn candidates_from() -> String {
 
 /// One page of the rows matching `filter`: read in listing order from an index, stopping at the
 /// page's end, or, given `trigrams`, from the search candidates, sorted.
+///
+/// Only keys are ever sorted: the inner query orders the matching rows' `(ts_key, message_id,
+/// rowid)` and keeps the page's rowids, and only then are those few rows read whole. Sorting the
+/// whole rows instead put every matching text into SQLite's temporary B-tree (20,000 texts of
+/// 4 KB for a deep page are 80 MB, spilled to a temporary file) and failed with "database or
+/// disk is full" on a container's 16 MiB `/tmp`; the keys of the same rows take about 1 MB.
 fn page(
     conn: &Connection,
     query: &ListQuery,
@@ -134,8 +210,11 @@ fn page(
         SqlValue::Integer(query.offset),
     ]);
     let sql = format!(
-        "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM {from} {}
-         ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
+        "SELECT found.message_id, found.from_msisdn, found.to_msisdn, found.ts, found.text
+           FROM (SELECT messages.rowid AS id, ts_key, message_id FROM {from} {}
+                  ORDER BY ts_key, message_id LIMIT ? OFFSET ?) AS keys
+           CROSS JOIN messages AS found ON found.rowid = keys.id
+          ORDER BY keys.ts_key, keys.message_id",
         filter.sql
     );
     let mut statement = conn.prepare_cached(&sql)?;

@@ -175,8 +175,15 @@ impl ServerProcess {
     /// Starts `app serve` with `env` (and nothing inherited that configures it), and waits for
     /// its `listening` line.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let mut child = app_command(env)
-            .arg("serve")
+        let mut command = app_command(env);
+        command.arg("serve");
+        Self::start_command(command)
+    }
+
+    /// Starts `command`, which runs `app serve` (under a wrapper that sets up its surroundings,
+    /// say), and waits for its `listening` line.
+    pub fn start_command(mut command: Command) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -6,6 +6,7 @@ mod helpers;
 mod abuse;
 mod access;
 mod cli;
+mod compose;
 mod docs;
 mod faults;
 mod health;

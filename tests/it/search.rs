@@ -411,3 +411,190 @@ async fn search_finds_exactly_the_ids_listed_by_hand_before_and_after_indexing()
     assert_eq!(index_everything(&app.db_path), stored.len());
     assert_hand_counted_answers(&app).await;
 }
+
+/// `app serve` whose temporary files can only go to a fresh tmpfs of `size` (a container's
+/// small `/tmp`): `SQLITE_TMPDIR` names it, mounted in a mount namespace of the server's own,
+/// so that nothing outside sees it and it goes when the server does.
+fn serve_with_small_temp_dir(database_url: &str, temp_dir: &Path, size: &str) -> ServerProcess {
+    let app = app_command(&[
+        ("WEBHOOK_SECRET", SECRET),
+        ("DATABASE_URL", database_url),
+        ("SQLITE_TMPDIR", temp_dir.to_str().unwrap()),
+    ]);
+    let mut command = std::process::Command::new("unshare");
+    command
+        .args(["--mount", "--map-root-user", "sh", "-c"])
+        .arg(format!(
+            r#"mount -t tmpfs -o size={size} tmpfs "$0" && exec "$@""#
+        ))
+        .arg(temp_dir)
+        .arg(app.get_program())
+        .arg("serve");
+    for (name, value) in app.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    ServerProcess::start_command(command)
+}
+
+#[tokio::test]
+async fn a_deep_page_of_a_search_matching_megabytes_of_text_fits_a_small_temp_dir() {
+    // 3,000 texts of about 4 KB, 2,000 of them with "zebra": 8 MB of matching rows, four
+    // times SQLite's page cache, against a temporary directory of 1 MiB.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let filler = "lorem ipsum dolor sit amet ".repeat(150);
+    let stored: Vec<NewMessage> = (0..3000)
+        .map(|i| {
+            let word = if i % 3 == 0 { "quagga" } else { "Zebra" };
+            let ts = format!(
+                "2025-01-15T{:02}:{:02}:{:02}Z",
+                i / 3600,
+                i / 60 % 60,
+                i % 60
+            );
+            new_message(
+                &format!("id{:04}", 9999 - i),
+                &ts,
+                Some(&format!("{word} {i} {filler}")),
+            )
+        })
+        .collect();
+    let mut load = BulkLoad::open(&db).unwrap();
+    load.insert(&stored).unwrap();
+    load.finish().unwrap();
+    let matching: Vec<String> = stored
+        .iter()
+        .filter(|m| m.text.as_deref().unwrap().starts_with("Zebra"))
+        .map(|m| m.message_id.clone())
+        .collect();
+    assert_eq!(matching.len(), 2000);
+
+    let temp_dir = dir.path().join("tmp");
+    std::fs::create_dir(&temp_dir).unwrap();
+    let server = serve_with_small_temp_dir(&database_url(&db), &temp_dir, "1m");
+    for (offset, limit) in [(1900, 50), (1990, 100), (0, 3)] {
+        let response = reqwest::get(format!(
+            "{}/messages?q=zebra&offset={offset}&limit={limit}",
+            server.url
+        ))
+        .await
+        .unwrap();
+        let status = response.status();
+        let page: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "offset={offset}: {page}");
+        let expected: Vec<String> = matching.iter().skip(offset).take(limit).cloned().collect();
+        assert_eq!(ids(&page), expected, "offset={offset} limit={limit}");
+        assert_eq!(page["total"], 2000);
+        for row in page["data"].as_array().unwrap() {
+            let id = row["message_id"].as_str().unwrap();
+            let sent = stored.iter().find(|m| m.message_id == id).unwrap();
+            assert_eq!(
+                row["text"].as_str(),
+                sent.text.as_deref(),
+                "{id}: the whole text"
+            );
+        }
+    }
+    server.signal("TERM");
+    let (status, _, stderr) = server.wait_for_exit(PATIENCE);
+    assert!(status.success(), "{stderr}");
+}
+
+/// The `search plan` lines a server wrote while answering `queries`, at `log_level`.
+async fn search_plan_lines(log_level: &str, queries: &[&str]) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    // Five say "zebra"; "zebu and cobra" holds both of its trigrams asked for ("zeb", "bra")
+    // without it, so the index hands over six candidates for five matches.
+    let texts = [
+        "Zebra 1",
+        "zebra 2",
+        "zebu and cobra",
+        "ZEBRA 3",
+        "nothing",
+        "a zebra 4",
+        "zebra 5",
+    ];
+    let stored: Vec<NewMessage> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            new_message(
+                &format!("p{i}"),
+                &format!("2025-01-15T10:00:0{i}Z"),
+                Some(text),
+            )
+        })
+        .collect();
+    insert_directly(&db, &stored);
+    index_everything(&db);
+    let server = ServerProcess::start(&[
+        ("WEBHOOK_SECRET", SECRET),
+        ("DATABASE_URL", &database_url(&db)),
+        ("LOG_LEVEL", log_level),
+    ]);
+    for query in queries {
+        let response = reqwest::get(format!("{}/messages?{query}", server.url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+    }
+    server.signal("TERM");
+    let (status, lines, stderr) = server.wait_for_exit(PATIENCE);
+    assert!(status.success(), "{stderr}");
+    lines
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["msg"] == "search plan")
+        .collect()
+}
+
+#[tokio::test]
+async fn at_debug_each_search_logs_the_plan_it_chose_and_its_candidates() {
+    let lines = search_plan_lines(
+        "DEBUG",
+        &[
+            "q=zebra",
+            "q=ZEBRA&limit=1&offset=2",
+            "q=ze&offset=1",
+            "from=%2B919876543210",
+        ],
+    )
+    .await;
+    let plans: Vec<Value> = lines
+        .iter()
+        .map(|line| {
+            assert_eq!(line["level"], "DEBUG", "{line}");
+            let mut line = line.clone();
+            let fields = line.as_object_mut().unwrap();
+            fields.remove("ts");
+            fields.remove("level");
+            fields.remove("msg");
+            line
+        })
+        .collect();
+    assert_eq!(
+        plans,
+        [
+            // Few matches among the candidates: their keys sorted.
+            serde_json::json!({"plan": "index", "needle_chars": 5, "trigrams": 2,
+                "candidates": 6, "matches": 5, "offset": 0, "limit": 50}),
+            // Most rows match and the page is near the start: read in order instead.
+            serde_json::json!({"plan": "index_count_then_scan", "needle_chars": 5, "trigrams": 2,
+                "candidates": 6, "matches": 5, "offset": 2, "limit": 1}),
+            // Under three characters: no trigram, every row is a candidate.
+            serde_json::json!({"plan": "scan", "needle_chars": 2, "trigrams": 0,
+                "candidates": 7, "matches": 6, "offset": 1, "limit": 50}),
+        ],
+        "one line per search, none for a listing without q"
+    );
+}
+
+#[tokio::test]
+async fn at_info_searches_log_no_plan() {
+    let lines = search_plan_lines("INFO", &["q=zebra", "q=ze"]).await;
+    assert_eq!(lines, Vec::<Value>::new());
+}
