@@ -15,7 +15,13 @@ use crate::storage::{OpenError, ReadOnlyStorage};
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    // Its value stays out of `--help`: a URL may carry a password.
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL
+    )]
     pub url: String,
 }
 

@@ -34,13 +34,36 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(error) {
         return ExitCode::from(SUCCESS);
     }
-    let line = format!("{error:#}").replace(['\n', '\r'], " ");
-    eprintln!("app: {line}");
+    eprintln!("app: {}", one_line(error));
     if error.chain().any(|cause| cause.is::<UsageError>()) {
         ExitCode::from(USAGE)
     } else {
         ExitCode::from(FAILURE)
     }
+}
+
+/// `error` and its causes on one line, each cause said once.
+///
+/// Many errors already put their source's text in their own (thiserror's `"…: {0}"` with
+/// `#[from]`, `io::Error` behind a message that quotes it), and rusqlite's error repeats SQLite's
+/// in its source, so appending every cause, as `{:#}` does, printed "file is not a database:
+/// file is not a database". A cause whose text the line already holds adds nothing and is left
+/// out; below a rusqlite error there is only SQLite's generic text for the same code.
+pub fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !line.contains(text.as_str()) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        if cause.is::<rusqlite::Error>() {
+            break;
+        }
+    }
+    line.replace(['\n', '\r'], " ")
 }
 
 /// True when writing to stdout failed because its reader went away.
@@ -63,6 +86,24 @@ mod tests {
         assert!(is_broken_pipe(&error));
         assert!(!is_broken_pipe(&anyhow::anyhow!("database error")));
     }
+
+    #[test]
+    fn a_cause_already_in_the_line_is_not_repeated() {
+        let io = io::Error::from(io::ErrorKind::NotFound);
+        let text = io.to_string();
+        let wrapped = anyhow::Error::new(WrapsItsSource(io)).context("cannot start");
+        assert_eq!(
+            one_line(&wrapped),
+            format!("cannot start: cannot open the file: {text}")
+        );
+        let error = anyhow::anyhow!("first\nline").context("outer");
+        assert_eq!(one_line(&error), "outer: first line");
+    }
+
+    /// An error that puts its source's text in its own, as thiserror's `"…: {0}"` does.
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open the file: {0}")]
+    struct WrapsItsSource(#[source] io::Error);
 
     #[test]
     fn usage_errors_keep_their_code_under_context() {
