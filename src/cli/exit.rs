@@ -5,6 +5,7 @@
 //! | 0 | the command did what was asked (also: stdout was closed early, as by `app list \| head`) |
 //! | 1 | it ran and failed: not every message accepted, server unreachable or not ready, a database error |
 //! | 2 | it could not run as asked: a bad flag or value, `DATABASE_URL`, a missing secret, a missing database file |
+//! | 130 | it was interrupted (Ctrl-C, SIGINT) and stopped early, as shells report it |
 
 use std::io;
 use std::process::ExitCode;
@@ -15,6 +16,16 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// The command could not run as asked: usage or configuration. Clap uses the same code.
 pub const USAGE: u8 = 2;
+
+/// The command was interrupted (SIGINT): 128 + 2, as a shell reports a command that Ctrl-C
+/// ended, so that scripts tell it from a failure.
+pub const INTERRUPTED: u8 = 130;
+
+/// A command that Ctrl-C stopped early, having said what it did: reported as one line, exit
+/// code [`INTERRUPTED`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
 
 /// A usage or configuration problem: reported as one line, exit code [`USAGE`].
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +46,9 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         return ExitCode::from(SUCCESS);
     }
     eprintln!("app: {}", one_line(error));
-    if error.chain().any(|cause| cause.is::<UsageError>()) {
+    if error.chain().any(|cause| cause.is::<Interrupted>()) {
+        ExitCode::from(INTERRUPTED)
+    } else if error.chain().any(|cause| cause.is::<UsageError>()) {
         ExitCode::from(USAGE)
     } else {
         ExitCode::from(FAILURE)

@@ -11,9 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use reqwest::Url;
 use serde_json::Value;
 
+use super::args::http_base_url;
 use super::exit::usage;
 use crate::config::{DEFAULT_HOST, DEFAULT_PORT};
 
@@ -38,8 +38,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = match &args.url {
-        Some(base) => checked(base, "--url")?,
-        None => checked(&serve_url(&args.host, &args.port)?, "HOST and PORT")?,
+        Some(base) => http_base_url(base, "--url")?,
+        None => http_base_url(&serve_url(&args.host, &args.port)?, "HOST and PORT")?,
     };
     let url = url
         .join("health/ready")
@@ -84,27 +84,6 @@ fn serve_url(host: &str, port: &str) -> anyhow::Result<String> {
         Ok(IpAddr::V4(ip)) => format!("http://{ip}:{port}"),
         Err(_) => format!("http://{host}:{port}"),
     })
-}
-
-/// `base` as an `http://` URL ending in `/`, so that the readiness path is joined below any
-/// path it has; `source` names where it came from in the refusal.
-fn checked(base: &str, source: &str) -> anyhow::Result<Url> {
-    let invalid = |why: String| usage(format!("invalid {source} {base:?}: {why}"));
-    if !base.contains("://") {
-        return Err(invalid(
-            "not an absolute URL: give the scheme and host, e.g. http://127.0.0.1:8000".to_string(),
-        ));
-    }
-    let mut url = Url::parse(base).map_err(|error| invalid(error.to_string()))?;
-    if url.scheme() != "http" {
-        return Err(invalid(
-            "only http:// is supported (this build has no TLS client)".to_string(),
-        ));
-    }
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    Ok(url)
 }
 
 /// What a readiness answer other than 2xx says: `not ready: schema (at version 0, expected 3)`,
@@ -198,12 +177,12 @@ mod tests {
 
     #[test]
     fn base_urls_keep_their_path() {
-        let url = checked("http://127.0.0.1:8000/app", "--url").unwrap();
+        let url = http_base_url("http://127.0.0.1:8000/app", "--url").unwrap();
         assert_eq!(
             url.join("health/ready").unwrap().as_str(),
             "http://127.0.0.1:8000/app/health/ready"
         );
-        assert!(checked("nonsense", "--url").is_err());
-        assert!(checked("https://example.com", "--url").is_err());
+        assert!(http_base_url("nonsense", "--url").is_err());
+        assert!(http_base_url("https://example.com", "--url").is_err());
     }
 }

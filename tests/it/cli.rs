@@ -1075,7 +1075,7 @@ async fn send_refuses_bad_input_before_sending_anything() {
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"message_id\":\"a\"}\n{\"message_id\":").unwrap();
     let run = send(&app, &["--file", broken.to_str().unwrap()], None).await;
-    assert_one_line_error(&run, 2, "broken.json: not JSON or NDJSON");
+    assert_one_line_error(&run, 2, "broken.json: line 2: not JSON");
 
     let missing = dir.path().join("missing.json");
     let run = send(&app, &["--file", missing.to_str().unwrap()], None).await;
@@ -1085,7 +1085,7 @@ async fn send_refuses_bad_input_before_sending_anything() {
     assert_one_line_error(&run, 2, "stdin holds no messages");
 
     let run = send(&app, &["--file", "-"], Some(b"[1]")).await;
-    assert_one_line_error(&run, 2, "item 1 of the array");
+    assert_one_line_error(&run, 2, "line 1: item 1 of the array");
 
     let run = run_app(
         &[("WEBHOOK_SECRET", SECRET)],
@@ -1521,4 +1521,129 @@ fn run_for_at_most(mut command: std::process::Command, seconds: u64) -> Run {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
+}
+
+#[tokio::test]
+async fn send_says_how_to_give_messages_and_where_a_file_or_url_is_wrong() {
+    let app = TestApp::spawn().await;
+    let nothing = send(&app, &[], None).await;
+    assert_one_line_error(&nothing, 2, "");
+    assert_eq!(
+        nothing.stderr,
+        "app: nothing to send: give one message (--message-id, --from, --to), a file of them \
+         (--file PATH, or - for stdin), or --generate N synthetic ones\n"
+    );
+    let partial = send(&app, &["--message-id", "m1", "--text", "hi"], None).await;
+    assert_eq!(
+        partial.stderr,
+        "app: one message needs --message-id, --from and --to: --from, --to missing\n"
+    );
+
+    // The third line is cut short: named as line 3, not as where the parser gave up.
+    let ndjson = b"{\"message_id\":\"a\"}\n{\"message_id\":\"b\"}\n{\"message_id\":\n\
+                   {\"message_id\":\"d\"}\n";
+    let bad = send(&app, &["--file", "-"], Some(ndjson)).await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(
+        bad.stderr.starts_with("app: stdin: line 3: not JSON: "),
+        "{bad:?}"
+    );
+    let bad = send(
+        &app,
+        &["--file", "-"],
+        Some(b"{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n"),
+    )
+    .await;
+    assert_eq!(
+        bad.stderr,
+        "app: stdin: line 3: not JSON: expected `:` (column 6)\n"
+    );
+
+    // A file that starts with a UTF-8 byte order mark, as some editors save it.
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend_from_slice(
+        message("bom-1", "+919876543210", "2025-01-15T10:00:00Z", Some("Hi"))
+            .to_string()
+            .as_bytes(),
+    );
+    let sent = send(&app, &["--file", "-", "--json"], Some(&with_bom)).await;
+    assert_eq!(sent.code, Some(0), "{sent:?}");
+    assert_eq!(json_of(&sent)["created"], 1);
+
+    let nonsense = send(&app, &["--generate", "1"], None).await;
+    assert_eq!(nonsense.code, Some(0), "{nonsense:?}");
+    for (url, why) in [
+        (
+            "nonsense",
+            "not an absolute URL: give the scheme and host, e.g. http://127.0.0.1:8000",
+        ),
+        ("http://:8000", "empty host"),
+        ("http://127.0.0.1:99999", "invalid port number"),
+    ] {
+        let run = run_app(
+            &[("WEBHOOK_SECRET", SECRET)],
+            &["send", "--url", url, "--generate", "1"],
+            None,
+        )
+        .await;
+        assert_one_line_error(&run, 2, "");
+        assert_eq!(run.stderr, format!("app: invalid --url {url:?}: {why}\n"));
+    }
+    assert_eq!(app.row_count(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_send_with_the_summary_so_far_and_exit_130() {
+    const COUNT: usize = 50_000;
+    let app = TestApp::spawn().await;
+    let mut command = app_command(&[("WEBHOOK_SECRET", SECRET)]);
+    command
+        .args(["send", "--url", &app.url, "--concurrency", "2"])
+        .args(["--generate", &COUNT.to_string(), "--seed", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    // Interrupted once the server has stored some of them, long before the last.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.row_count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing was stored");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{stdout}{stderr}");
+    let said = regex::Regex::new(&format!(
+        r"^app: interrupted: (\d+) of {COUNT} messages sent\n$"
+    ))
+    .unwrap();
+    let sent: usize = said
+        .captures(&stderr)
+        .unwrap_or_else(|| panic!("{stderr:?}"))[1]
+        .parse()
+        .unwrap();
+    assert!(sent > 0 && sent < COUNT, "{sent}");
+    // The summary of what was sent, as a finished run prints it (no progress bar: not a tty).
+    assert!(
+        stdout.starts_with(&format!(
+            "messages    {COUNT}\nsent        {sent}\naccepted    "
+        )),
+        "{stdout}"
+    );
+    let stored = usize::try_from(app.row_count()).unwrap();
+    assert!(
+        stored >= sent - 2 && stored <= sent + 2,
+        "{stored} stored, {sent} sent"
+    );
+    app.stop().await;
 }
