@@ -20,5 +20,6 @@ mod search;
 mod security;
 mod standard_webhooks;
 mod stats;
+mod terminal;
 mod webhook;
 mod whatsapp;
