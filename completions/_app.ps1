@@ -169,7 +169,9 @@ Register-ArgumentCompleter -Native -CommandName 'app' -ScriptBlock {
             break
         }
         'app;healthcheck' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the server to ask')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Base URL of the server to ask, instead of the one HOST and PORT say `app serve` listens on')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'The address `app serve` listens on (0.0.0.0 or ::, every interface, is asked on loopback)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'The port `app serve` listens on')
             [CompletionResult]::new('--timeout-secs', '--timeout-secs', [CompletionResultType]::ParameterName, 'Seconds to wait for an answer')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

@@ -156,7 +156,9 @@ set edit:completion:arg-completer[app] = {|@words|
             cand --version 'Print version'
         }
         &'app;healthcheck'= {
-            cand --url 'Base URL of the server to ask'
+            cand --url 'Base URL of the server to ask, instead of the one HOST and PORT say `app serve` listens on'
+            cand --host 'The address `app serve` listens on (0.0.0.0 or ::, every interface, is asked on loopback)'
+            cand --port 'The port `app serve` listens on'
             cand --timeout-secs 'Seconds to wait for an answer'
             cand -h 'Print help'
             cand --help 'Print help'

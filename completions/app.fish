@@ -129,7 +129,9 @@ complete -c app -n "__fish_app_using_subcommand prune" -s h -l help -d 'Print he
 complete -c app -n "__fish_app_using_subcommand prune" -s V -l version -d 'Print version'
 complete -c app -n "__fish_app_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c app -n "__fish_app_using_subcommand healthcheck" -l url -d 'Base URL of the server to ask' -r
+complete -c app -n "__fish_app_using_subcommand healthcheck" -l url -d 'Base URL of the server to ask, instead of the one HOST and PORT say `app serve` listens on' -r
+complete -c app -n "__fish_app_using_subcommand healthcheck" -l host -d 'The address `app serve` listens on (0.0.0.0 or ::, every interface, is asked on loopback)' -r
+complete -c app -n "__fish_app_using_subcommand healthcheck" -l port -d 'The port `app serve` listens on' -r
 complete -c app -n "__fish_app_using_subcommand healthcheck" -l timeout-secs -d 'Seconds to wait for an answer' -r
 complete -c app -n "__fish_app_using_subcommand healthcheck" -s h -l help -d 'Print help'
 complete -c app -n "__fish_app_using_subcommand healthcheck" -s V -l version -d 'Print version'

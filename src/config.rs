@@ -3,12 +3,19 @@
 //! secret or token is given, as a variable or as a file ([`secret_or_file`]). Every setting is an
 //! environment variable with a matching flag; the command line's argument groups read them.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
 /// The default `DATABASE_URL`: `data/app.db` under the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/app.db";
+
+/// The address `app serve` listens on by default (`HOST`): every interface.
+pub const DEFAULT_HOST: &str = "0.0.0.0";
+
+/// The port `app serve` listens on by default (`PORT`).
+pub const DEFAULT_PORT: &str = "8000";
 
 /// Where the SQLite database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +33,21 @@ impl Location {
     /// `sqlite::memory:` is in memory.
     pub fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
+        // Every refusal quotes what was given, but never a password in it.
+        let shown = redact_url(url);
         let Some(rest) = url.strip_prefix("sqlite:") else {
             return Err(format!(
-                "DATABASE_URL must start with sqlite: (e.g. sqlite:////data/app.db), got {url:?}"
+                "DATABASE_URL must start with sqlite: (e.g. sqlite:////data/app.db), got {shown:?}"
             ));
         };
         if rest == ":memory:" || rest == "//:memory:" {
             return Ok(Self::Memory);
+        }
+        if user_info(url).is_some() {
+            return Err(format!(
+                "DATABASE_URL names a user or password ({shown:?}), which a SQLite file does not \
+                 take: give only its path, e.g. sqlite:////data/app.db"
+            ));
         }
         let path = match rest.strip_prefix("//") {
             Some(after) if after.starts_with('/') => format!("/{}", after.trim_start_matches('/')),
@@ -41,7 +56,7 @@ impl Location {
         };
         let path = path.split(['?', '#']).next().unwrap_or_default();
         if path.is_empty() || path.ends_with('/') {
-            return Err(format!("DATABASE_URL names no database file: {url:?}"));
+            return Err(format!("DATABASE_URL names no database file: {shown:?}"));
         }
         Ok(Self::File(PathBuf::from(path)))
     }
@@ -62,6 +77,35 @@ impl std::fmt::Display for Location {
             Self::Memory => f.write_str(":memory:"),
         }
     }
+}
+
+/// The user info of a URL (`user:password` in `scheme://user:password@host/path`), as a byte
+/// range of `url`: what comes after `//` and before an `@` in the authority, the part before the
+/// next `/`, `?` or `#`.
+fn user_info(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + "://".len();
+    let authority = &url[start..];
+    let authority = &authority[..authority.find(['/', '?', '#']).unwrap_or(authority.len())];
+    let at = authority.rfind('@')?;
+    Some(start..start + at)
+}
+
+/// `url` as it may be shown: a password in its user info replaced by `***`
+/// (`postgres://app:***@db/app`). Everything else is kept, so the message still says what was
+/// given.
+pub fn redact_url(url: &str) -> Cow<'_, str> {
+    let Some(info) = user_info(url) else {
+        return Cow::Borrowed(url);
+    };
+    let Some(colon) = url[info.clone()].find(':') else {
+        return Cow::Borrowed(url);
+    };
+    let password = info.start + colon + 1..info.end;
+    Cow::Owned(format!(
+        "{}***{}",
+        &url[..password.start],
+        &url[password.end..]
+    ))
 }
 
 /// A secret or token given as `variable` (its `value`) or as the file `{variable}_FILE` names,
@@ -192,6 +236,44 @@ mod tests {
         assert!(
             missing.starts_with("READ_TOKEN_FILE: cannot read"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted_and_nothing_else() {
+        for (url, shown) in [
+            (
+                "postgres://app:s3cr3t@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            (
+                "sqlite://user:s3cr3t@/tmp/x.db",
+                "sqlite://user:***@/tmp/x.db",
+            ),
+            ("mysql://a:b:c@host", "mysql://a:***@host"),
+            ("sqlite://user@/tmp/x.db", "sqlite://user@/tmp/x.db"),
+            ("sqlite:////data/a@b.db", "sqlite:////data/a@b.db"),
+            ("sqlite://data/app.db?x=@y", "sqlite://data/app.db?x=@y"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_with_credentials_is_refused_without_its_password() {
+        for url in [
+            "sqlite://user:s3cr3t@/tmp/x.db",
+            "sqlite://user:s3cr3t@host/tmp/x.db",
+            "postgres://user:s3cr3t@host/db",
+        ] {
+            let refusal = Location::parse(url).unwrap_err();
+            assert!(refusal.contains("user:***@"), "{refusal}");
+            assert!(!refusal.contains("s3cr3t"), "{refusal}");
+        }
+        assert_eq!(
+            Location::parse("sqlite:////data/a@b.db"),
+            Ok(Location::File("/data/a@b.db".into()))
         );
     }
 

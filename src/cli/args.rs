@@ -4,6 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use reqwest::Url;
 use serde::Serialize;
 
 use super::exit::usage;
@@ -15,7 +16,13 @@ use crate::storage::{OpenError, ReadOnlyStorage};
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// SQLite database: sqlite:////abs/path.db, sqlite://relative/path.db or sqlite::memory:
-    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    // Its value stays out of `--help`: a URL may carry a password.
+    #[arg(
+        long = "database-url",
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL
+    )]
     pub url: String,
 }
 
@@ -189,4 +196,26 @@ impl OutputArgs {
 /// The bytes of a file named on the command line; a file that cannot be read is a usage error.
 pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|error| usage(format!("cannot read {}: {error}", path.display())))
+}
+
+/// `base`, the server a command talks to, as an `http://` URL ending in `/`, so that a path
+/// joined to it goes below any path it has; a refusal (a usage error) names `source`, the flag
+/// or variable it came from, and says what is wrong with it.
+pub fn http_base_url(base: &str, source: &str) -> anyhow::Result<Url> {
+    let invalid = |why: String| usage(format!("invalid {source} {base:?}: {why}"));
+    if !base.contains("://") {
+        return Err(invalid(
+            "not an absolute URL: give the scheme and host, e.g. http://127.0.0.1:8000".to_string(),
+        ));
+    }
+    let mut url = Url::parse(base).map_err(|error| invalid(error.to_string()))?;
+    if url.scheme() != "http" {
+        return Err(invalid(
+            "only http:// is supported (this build has no TLS client)".to_string(),
+        ));
+    }
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    Ok(url)
 }

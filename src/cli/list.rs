@@ -72,12 +72,10 @@ pub fn render(page: &Page) -> String {
             output::one_line(message.text.as_deref().unwrap_or_default()),
         ]);
     }
-    // On a narrow terminal only the text wraps: ids, numbers and timestamps stay whole.
-    for column in 0..4 {
-        if let Some(column) = table.column_mut(column) {
-            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
-        }
-    }
+    // On a terminal, the widest cells are cut to fit it. The minimums keep what identifies a
+    // row readable at 80 columns: a whole timestamp (to the second) and phone number (13
+    // characters hold most), the start of the id and of the text.
+    output::fit(&mut table, &[10, 13, 13, 20, 8]);
     let mut text = output::render(&table);
     let _ = writeln!(
         text,

@@ -5,6 +5,8 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use chrono::{DateTime, Utc};
+
 use super::args::DatabaseArgs;
 use super::exit::usage;
 use super::output;
@@ -73,7 +75,12 @@ fn status(location: &Location) -> Result<String, OpenError> {
             .iter()
             .find(|done| done.version == migration.version)
         {
-            Some(done) => table.add_row([&version, &migration.name, "applied", &done.applied_on]),
+            Some(done) => table.add_row([
+                &version,
+                &migration.name,
+                "applied",
+                &readable_time(&done.applied_on),
+            ]),
             None => {
                 pending += 1;
                 table.add_row([&version, &migration.name, "pending", ""])
@@ -90,7 +97,7 @@ fn status(location: &Location) -> Result<String, OpenError> {
             &unknown.version.to_string(),
             &unknown.name,
             "applied, unknown to this binary",
-            &unknown.applied_on,
+            &readable_time(&unknown.applied_on),
         ]);
     }
     let mut text = output::render(&table);
@@ -109,7 +116,38 @@ fn status(location: &Location) -> Result<String, OpenError> {
     Ok(text)
 }
 
+/// When a migration was applied, as a person reads it: `2026-12-01 09:42:07 UTC`. refinery
+/// records RFC 3339 to the nanosecond; anything else it may have recorded is shown as it is.
+fn readable_time(recorded: &str) -> String {
+    DateTime::parse_from_rfc3339(recorded).map_or_else(
+        |_| recorded.to_string(),
+        |time| {
+            time.with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        },
+    )
+}
+
 /// A migration as its file is named: `V1__messages`.
 fn label(version: i64, name: &str) -> String {
     format!("V{version}__{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_time;
+
+    #[test]
+    fn times_are_shown_in_utc_to_the_second() {
+        assert_eq!(
+            readable_time("2026-12-01T09:42:07.752340217Z"),
+            "2026-12-01 09:42:07 UTC"
+        );
+        assert_eq!(
+            readable_time("2026-12-01T11:42:07.9+02:00"),
+            "2026-12-01 09:42:07 UTC"
+        );
+        assert_eq!(readable_time("yesterday"), "yesterday");
+    }
 }

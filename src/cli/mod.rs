@@ -27,7 +27,8 @@ use clap::{Parser, Subcommand};
     about,
     propagate_version = true,
     after_help = "Exit codes: 0 ok; 1 failure (not every message accepted, server unreachable or \
-                  not ready, database error); 2 usage or configuration error."
+                  not ready, database error); 2 usage or configuration error; 130 interrupted \
+                  (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -3,19 +3,20 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 use serde::Serialize;
 
 /// A table with `header` (none when empty), styled for where stdout goes: borders and the
-/// terminal's width on a terminal; otherwise plain space-separated columns with no colour and
-/// no wrapping, so that pipes, files and tests see the same text on every machine.
+/// terminal's width on a terminal (see [`fit`]); otherwise plain space-separated columns with
+/// no colour and no wrapping, so that pipes, files and tests see the same text on every machine.
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     if io::stdout().is_terminal() {
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
-            .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS);
-        // A terminal that reports no usable width (some ptys say 0) gets unwrapped rows.
+            .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+            .set_truncation_indicator("…");
+        // A terminal that reports no usable width (some ptys say 0) gets whole rows.
         if table.width().is_some_and(|width| width >= 40) {
             table.set_content_arrangement(ContentArrangement::Dynamic);
         }
@@ -26,6 +27,55 @@ pub fn table(header: &[&str]) -> Table {
         table.set_header(header.iter().copied());
     }
     table
+}
+
+/// Makes a table laid out to the terminal's width (see [`table`]) fit it: every row stays one
+/// line, a cell too wide for its column is cut and ends in `…` (full values are a pipe or
+/// `--json` away), and column `i` is not squeezed below `minimums[i]` characters, or its
+/// content's width when that is less. Wrapping instead, a long id or text left the other
+/// columns one letter wide, one letter a line. Call it once every row is added; it changes
+/// nothing in a plain table.
+pub fn fit(table: &mut Table, minimums: &[u16]) {
+    if !matches!(table.content_arrangement(), ContentArrangement::Dynamic) {
+        return;
+    }
+    // Cut at the column's width, not at the last space before it: comfy-table wraps at its
+    // delimiter, and a row's first line is all that is shown. No cell holds a NUL
+    // ([`one_line`] escapes control characters), so none is split at a word.
+    table.set_delimiter('\0');
+    if let Some(mut header) = table.header().cloned() {
+        header.max_height(1);
+        table.set_header(header);
+    }
+    for row in table.row_iter_mut() {
+        row.max_height(1);
+    }
+    let contents = table.column_max_content_widths();
+    let floors: Vec<u16> = minimums
+        .iter()
+        .zip(&contents)
+        .map(|(minimum, content)| *minimum.min(content))
+        .collect();
+    // Borders, and a space each side of every cell: what the terminal's width leaves for text.
+    let frame = 3 * contents.len() + 1;
+    let room = usize::from(table.width().unwrap_or_default()).saturating_sub(frame);
+    // Minimums a narrow terminal cannot hold would push the table past its edge: then every
+    // column shares what there is.
+    if floors
+        .iter()
+        .map(|floor| usize::from(*floor))
+        .sum::<usize>()
+        > room
+    {
+        return;
+    }
+    for (index, floor) in floors.into_iter().enumerate() {
+        if let Some(column) = table.column_mut(index) {
+            // A constraint's width counts the cell's padding too.
+            let floor = floor + column.padding_width();
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(floor)));
+        }
+    }
 }
 
 /// Styles `table` as plain columns: no borders, no colour, no width detection.

@@ -115,12 +115,12 @@ pub struct Args {
     pub log_level: LogLevel,
 
     /// Address to listen on
-    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    #[arg(long, env = "HOST", default_value = config::DEFAULT_HOST)]
     pub host: String,
 
     /// Port to listen on (0 to 65535; 0 picks a free one)
     // The four numbers below are read as text and checked in `Config`, like the tolerance.
-    #[arg(long, env = "PORT", default_value = "8000")]
+    #[arg(long, env = "PORT", default_value = config::DEFAULT_PORT)]
     pub port: String,
 
     /// Largest accepted POST /webhook or /webhook/whatsapp body, in bytes (1 to 16777216)

@@ -370,13 +370,16 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
     let after = run_app(&env, &["migrate", "--status"], None).await;
     let lines: Vec<&str> = after.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{after:?}");
-    assert!(
-        lines[1].starts_with("1        messages              applied  "),
-        "{after:?}"
-    );
-    assert!(
-        lines[3].starts_with("3        aggregates_per_batch  applied  "),
-        "{after:?}"
+    // When each was applied, as a person reads it: UTC, to the second.
+    let applied = regex::Regex::new(
+        r"^(1        messages            |3        aggregates_per_batch)  applied  \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$",
+    )
+    .unwrap();
+    assert!(applied.is_match(lines[1]), "{after:?}");
+    assert!(applied.is_match(lines[3]), "{after:?}");
+    assert_eq!(
+        lines[0],
+        "version  name                  state    applied_on"
     );
     assert_eq!(lines[4], format!("{shown}: 3 applied, 0 pending"));
 }
@@ -1072,7 +1075,7 @@ async fn send_refuses_bad_input_before_sending_anything() {
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"message_id\":\"a\"}\n{\"message_id\":").unwrap();
     let run = send(&app, &["--file", broken.to_str().unwrap()], None).await;
-    assert_one_line_error(&run, 2, "broken.json: not JSON or NDJSON");
+    assert_one_line_error(&run, 2, "broken.json: line 2: not JSON");
 
     let missing = dir.path().join("missing.json");
     let run = send(&app, &["--file", missing.to_str().unwrap()], None).await;
@@ -1082,7 +1085,7 @@ async fn send_refuses_bad_input_before_sending_anything() {
     assert_one_line_error(&run, 2, "stdin holds no messages");
 
     let run = send(&app, &["--file", "-"], Some(b"[1]")).await;
-    assert_one_line_error(&run, 2, "item 1 of the array");
+    assert_one_line_error(&run, 2, "line 1: item 1 of the array");
 
     let run = run_app(
         &[("WEBHOOK_SECRET", SECRET)],
@@ -1304,22 +1307,343 @@ async fn committed_completions_match_the_cli() {
 }
 
 #[tokio::test]
-async fn healthcheck_exits_0_for_a_ready_server_and_1_for_none() {
+async fn healthcheck_asks_the_server_that_host_and_port_name() {
     let app = TestApp::spawn().await;
-    let ready = run_app(&[], &["healthcheck", "--url", &app.url], None).await;
+    let port = app.url.rsplit(':').next().unwrap().to_string();
+    // 0.0.0.0 (every interface, serve's default) is asked on loopback.
+    for host in ["127.0.0.1", "0.0.0.0"] {
+        let ready = run_app(&[("HOST", host), ("PORT", &port)], &["healthcheck"], None).await;
+        assert_eq!(
+            (ready.code, ready.stderr.as_str()),
+            (Some(0), ""),
+            "{host}: {ready:?}"
+        );
+    }
+    // An explicit URL still wins over HOST and PORT.
+    let ready = run_app(&[("PORT", "1")], &["healthcheck", "--url", &app.url], None).await;
     assert_eq!(
         (ready.code, ready.stderr.as_str()),
         (Some(0), ""),
         "{ready:?}"
     );
-    app.stop().await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    app.state.start_draining();
+    let draining = run_app(&[("PORT", &port)], &["healthcheck"], None).await;
+    assert_one_line_error(&draining, 1, "");
+    assert_eq!(
+        draining.stderr,
+        format!(
+            "app: {}/health/ready answered 503 Service Unavailable: not ready: accepting \
+             (shutting down)\n",
+            app.url
+        )
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn healthcheck_names_why_it_failed_in_one_line() {
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let down = run_app(&[("HEALTHCHECK_URL", &url)], &["healthcheck"], None).await;
-    assert_one_line_error(&down, 1, "cannot reach");
+        .port()
+        .to_string();
+    let refused = run_app(&[("PORT", &free_port)], &["healthcheck"], None).await;
+    assert_one_line_error(&refused, 1, "");
+    assert_eq!(
+        refused.stderr,
+        format!(
+            "app: http://127.0.0.1:{free_port}/health/ready: connection refused (is `app serve` \
+             running there?)\n"
+        )
+    );
+    let url = format!("http://127.0.0.1:{free_port}");
+    let refused = run_app(&[("HEALTHCHECK_URL", &url)], &["healthcheck"], None).await;
+    assert_one_line_error(&refused, 1, "connection refused");
+
+    // A listener that takes the connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    let late = run_app(
+        &[("PORT", &port)],
+        &["healthcheck", "--timeout-secs", "1"],
+        None,
+    )
+    .await;
+    assert_one_line_error(&late, 1, "");
+    assert_eq!(
+        late.stderr,
+        format!("app: http://127.0.0.1:{port}/health/ready: timed out after 1 s\n")
+    );
+    drop(silent);
+
+    let nonsense = run_app(&[], &["healthcheck", "--url", "nonsense"], None).await;
+    assert_one_line_error(&nonsense, 2, "");
+    assert_eq!(
+        nonsense.stderr,
+        "app: invalid --url \"nonsense\": not an absolute URL: give the scheme and host, e.g. \
+         http://127.0.0.1:8000\n"
+    );
+    let any_port = run_app(&[("PORT", "0")], &["healthcheck"], None).await;
+    assert_one_line_error(&any_port, 2, "PORT is 0");
+    let bad_port = run_app(&[("PORT", "eighty")], &["healthcheck"], None).await;
+    assert_one_line_error(
+        &bad_port,
+        2,
+        "PORT must be a port from 1 to 65535, not \"eighty\"",
+    );
+}
+
+#[tokio::test]
+async fn errors_say_each_cause_once_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = |name: &str| dir.path().join(name).display().to_string();
+    let url = |name: &str| format!("sqlite://{}", shown(name));
+
+    let missing = run_app(&[("DATABASE_URL", &url("absent.db"))], &["list"], None).await;
+    assert_eq!(missing.code, Some(2), "{missing:?}");
+    assert_eq!(
+        missing.stderr,
+        format!(
+            "app: no database at {} (run `app migrate` or start `app serve` first)\n",
+            shown("absent.db")
+        )
+    );
+
+    std::fs::write(
+        dir.path().join("notes.txt"),
+        "not a database, but long enough to have a header page of its own",
+    )
+    .unwrap();
+    let foreign = run_app(&[("DATABASE_URL", &url("notes.txt"))], &["list"], None).await;
+    assert_eq!(foreign.code, Some(1), "{foreign:?}");
+    assert_eq!(
+        foreign.stderr,
+        format!(
+            "app: cannot read {}: database error: file is not a database\n",
+            shown("notes.txt")
+        )
+    );
+
+    // A folder that cannot be made: the system's reason once, not twice.
+    let file = run_app(
+        &[("DATABASE_URL", &url("notes.txt/x/app.db"))],
+        &["migrate"],
+        None,
+    )
+    .await;
+    assert_eq!(file.code, Some(1), "{file:?}");
+    assert_eq!(
+        file.stderr,
+        format!(
+            "app: cannot create the database folder {}: Not a directory (os error 20)\n",
+            shown("notes.txt/x")
+        )
+    );
+
+    let unread = run_app(
+        &[("WEBHOOK_SECRET", SECRET)],
+        &["send", "--file", &shown("absent.json")],
+        None,
+    )
+    .await;
+    assert_eq!(
+        unread.stderr,
+        format!(
+            "app: cannot read {}: No such file or directory (os error 2)\n",
+            shown("absent.json")
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_database_url_password_is_never_printed() {
+    const PASSWORD: &str = "pa55-never-shown";
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        format!("sqlite://user:{PASSWORD}@/{}/x.db", dir.path().display()),
+        format!(
+            "sqlite://user:{PASSWORD}@localhost/{}/x.db",
+            dir.path().display()
+        ),
+        format!("postgres://user:{PASSWORD}@localhost/app"),
+    ] {
+        let env = [("DATABASE_URL", url.as_str()), ("WEBHOOK_SECRET", SECRET)];
+        for args in [
+            &["serve"][..],
+            &["migrate"],
+            &["migrate", "--status"],
+            &["list"],
+        ] {
+            // In the temp folder, and stopped if it runs on: a URL taken for a relative path
+            // would create folders, and `serve` would start.
+            let mut command = app_command(&env);
+            command.args(args).current_dir(dir.path());
+            let run = tokio::task::spawn_blocking(move || run_for_at_most(command, 10))
+                .await
+                .unwrap();
+            assert_eq!(run.code, Some(2), "{args:?} {run:?}");
+            let said = format!("{}{}", run.stdout, run.stderr);
+            assert!(said.contains("user:***@"), "{args:?} {run:?}");
+            assert!(!said.contains(PASSWORD), "{args:?} {run:?}");
+        }
+        let help = run_app(&env, &["serve", "--help"], None).await;
+        assert!(!help.stdout.contains(PASSWORD), "{help:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Runs `command` with its output captured, killing it (and failing) after `seconds`.
+fn run_for_at_most(mut command: std::process::Command, seconds: u64) -> Run {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {seconds} s: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn send_says_how_to_give_messages_and_where_a_file_or_url_is_wrong() {
+    let app = TestApp::spawn().await;
+    let nothing = send(&app, &[], None).await;
+    assert_one_line_error(&nothing, 2, "");
+    assert_eq!(
+        nothing.stderr,
+        "app: nothing to send: give one message (--message-id, --from, --to), a file of them \
+         (--file PATH, or - for stdin), or --generate N synthetic ones\n"
+    );
+    let partial = send(&app, &["--message-id", "m1", "--text", "hi"], None).await;
+    assert_eq!(
+        partial.stderr,
+        "app: one message needs --message-id, --from and --to: --from, --to missing\n"
+    );
+
+    // The third line is cut short: named as line 3, not as where the parser gave up.
+    let ndjson = b"{\"message_id\":\"a\"}\n{\"message_id\":\"b\"}\n{\"message_id\":\n\
+                   {\"message_id\":\"d\"}\n";
+    let bad = send(&app, &["--file", "-"], Some(ndjson)).await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(
+        bad.stderr.starts_with("app: stdin: line 3: not JSON: "),
+        "{bad:?}"
+    );
+    let bad = send(
+        &app,
+        &["--file", "-"],
+        Some(b"{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n"),
+    )
+    .await;
+    assert_eq!(
+        bad.stderr,
+        "app: stdin: line 3: not JSON: expected `:` (column 6)\n"
+    );
+
+    // A file that starts with a UTF-8 byte order mark, as some editors save it.
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend_from_slice(
+        message("bom-1", "+919876543210", "2025-01-15T10:00:00Z", Some("Hi"))
+            .to_string()
+            .as_bytes(),
+    );
+    let sent = send(&app, &["--file", "-", "--json"], Some(&with_bom)).await;
+    assert_eq!(sent.code, Some(0), "{sent:?}");
+    assert_eq!(json_of(&sent)["created"], 1);
+
+    let nonsense = send(&app, &["--generate", "1"], None).await;
+    assert_eq!(nonsense.code, Some(0), "{nonsense:?}");
+    for (url, why) in [
+        (
+            "nonsense",
+            "not an absolute URL: give the scheme and host, e.g. http://127.0.0.1:8000",
+        ),
+        ("http://:8000", "empty host"),
+        ("http://127.0.0.1:99999", "invalid port number"),
+    ] {
+        let run = run_app(
+            &[("WEBHOOK_SECRET", SECRET)],
+            &["send", "--url", url, "--generate", "1"],
+            None,
+        )
+        .await;
+        assert_one_line_error(&run, 2, "");
+        assert_eq!(run.stderr, format!("app: invalid --url {url:?}: {why}\n"));
+    }
+    assert_eq!(app.row_count(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_send_with_the_summary_so_far_and_exit_130() {
+    const COUNT: usize = 50_000;
+    let app = TestApp::spawn().await;
+    let mut command = app_command(&[("WEBHOOK_SECRET", SECRET)]);
+    command
+        .args(["send", "--url", &app.url, "--concurrency", "2"])
+        .args(["--generate", &COUNT.to_string(), "--seed", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    // Interrupted once the server has stored some of them, long before the last.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.row_count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing was stored");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(130), "{stdout}{stderr}");
+    let said = regex::Regex::new(&format!(
+        r"^app: interrupted: (\d+) of {COUNT} messages sent\n$"
+    ))
+    .unwrap();
+    let sent: usize = said
+        .captures(&stderr)
+        .unwrap_or_else(|| panic!("{stderr:?}"))[1]
+        .parse()
+        .unwrap();
+    assert!(sent > 0 && sent < COUNT, "{sent}");
+    // The summary of what was sent, as a finished run prints it (no progress bar: not a tty).
+    assert!(
+        stdout.starts_with(&format!(
+            "messages    {COUNT}\nsent        {sent}\naccepted    "
+        )),
+        "{stdout}"
+    );
+    let stored = usize::try_from(app.row_count()).unwrap();
+    assert!(
+        stored >= sent - 2 && stored <= sent + 2,
+        "{stored} stored, {sent} sent"
+    );
+    app.stop().await;
 }

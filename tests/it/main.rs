@@ -23,5 +23,6 @@ mod search;
 mod security;
 mod standard_webhooks;
 mod stats;
+mod terminal;
 mod webhook;
 mod whatsapp;

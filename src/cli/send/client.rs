@@ -178,6 +178,8 @@ pub fn client(concurrency: usize, timeout: Duration) -> reqwest::Result<reqwest:
 /// `signer`'s scheme requires, see [`Signed`]), calling `observe` as
 /// each outcome arrives (a progress bar, say), and reports the counts and latencies. The first
 /// fatal outcome (see [`Outcome::is_fatal`]) stops the run: no worker takes another message.
+/// When `interrupted` resolves first (Ctrl-C), the run stops at once: the requests in flight
+/// are abandoned, uncounted, and the report says so ([`Report::interrupted`]).
 /// The clock runs from the first request to the last answer.
 pub async fn run(
     client: &reqwest::Client,
@@ -186,6 +188,7 @@ pub async fn run(
     messages: Vec<Signed>,
     concurrency: usize,
     observe: impl Fn(&Outcome) + Send + Sync + 'static,
+    interrupted: impl std::future::Future<Output = ()>,
 ) -> Report {
     let worker_count = concurrency.clamp(1, messages.len().max(1));
     let shared = Arc::new(Shared {
@@ -203,15 +206,26 @@ pub async fn run(
         observe: Box::new(observe),
     });
     let started = Instant::now();
-    let workers: Vec<_> = (0..worker_count)
-        .map(|_| tokio::spawn(Arc::clone(&shared).work()))
+    let mut workers: tokio::task::JoinSet<()> = (0..worker_count)
+        .map(|_| Arc::clone(&shared).work())
         .collect();
-    for worker in workers {
-        if let Err(error) = worker.await
-            && error.is_panic()
-        {
-            std::panic::resume_unwind(error.into_panic());
+    let all_done = async {
+        while let Some(ended) = workers.join_next().await {
+            if let Err(error) = ended
+                && error.is_panic()
+            {
+                std::panic::resume_unwind(error.into_panic());
+            }
         }
+    };
+    let was_interrupted = tokio::select! {
+        () = all_done => false,
+        () = interrupted => true,
+    };
+    if was_interrupted {
+        shared.stop.store(true, Ordering::Relaxed);
+        // Aborted and awaited, so that no worker holds the shared report any more.
+        workers.shutdown().await;
     }
     let elapsed = started.elapsed();
     let shared = Arc::into_inner(shared).expect("every worker has finished");
@@ -220,6 +234,7 @@ pub async fn run(
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     report.elapsed = elapsed;
+    report.interrupted = was_interrupted;
     report
 }
 

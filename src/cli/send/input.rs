@@ -30,44 +30,87 @@ impl OutgoingMessage {
     }
 }
 
-/// Why a file holds no sendable messages.
+/// Why a file holds no sendable messages. Each names the line its value starts on, counted as
+/// editors count them, from 1.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("not JSON or NDJSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("value {index} is not a JSON object (a message) or an array of them")]
-    NotAMessage { index: usize },
-    #[error("item {item} of the array in value {index} is not a JSON object (a message)")]
-    NotAMessageInArray { index: usize, item: usize },
+    /// Not JSON. `detail` is serde_json's message; when it is about a later line than the one
+    /// the value starts on (an object left open runs into the next), that line is named too.
+    #[error("line {line}: not JSON: {detail}")]
+    Json { line: usize, detail: String },
+    #[error("line {line}: not a JSON object (a message) or an array of them")]
+    NotAMessage { line: usize },
+    #[error("line {line}: item {item} of the array is not a JSON object (a message)")]
+    NotAMessageInArray { line: usize, item: usize },
 }
 
-/// The message bodies in `input`, in file order. Empty input gives none. Each body is a slice
-/// of `input`, not a copy: a large file is held once.
+/// The byte order mark some editors put at the start of a UTF-8 file; not part of the JSON.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The message bodies in `input`, in file order. Empty input gives none; a UTF-8 byte order
+/// mark at the start is skipped. Each body is a slice of `input`, not a copy: a large file is
+/// held once.
 pub fn message_bodies(input: &Bytes) -> Result<Vec<Bytes>, InputError> {
+    let input = if input.starts_with(UTF8_BOM) {
+        input.slice(UTF8_BOM.len()..)
+    } else {
+        input.clone()
+    };
+    let line_of = |offset: usize| input[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
     let mut bodies = Vec::new();
-    let values = serde_json::Deserializer::from_slice(input).into_iter::<&RawValue>();
-    for (index, value) in values.enumerate() {
-        let index = index + 1;
-        let raw = value?.get();
+    let mut values = serde_json::Deserializer::from_slice(&input).into_iter::<&RawValue>();
+    while let Some(value) = values.next() {
+        let raw = match value {
+            Ok(raw) => raw.get(),
+            Err(error) => {
+                // Where the value that failed starts: past the last one read, and its spaces.
+                let end = values.byte_offset();
+                let start = input[end..]
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .map_or(end, |skipped| end + skipped);
+                return Err(json_error(line_of(start), &error));
+            }
+        };
+        let line = line_of(raw.as_ptr() as usize - input.as_ptr() as usize);
         match raw.as_bytes().first() {
             Some(b'{') => bodies.push(input.slice_ref(raw.as_bytes())),
             Some(b'[') => {
-                let items: Vec<&RawValue> = serde_json::from_str(raw)?;
+                let items: Vec<&RawValue> =
+                    serde_json::from_str(raw).map_err(|error| json_error(line, &error))?;
                 for (item, value) in items.into_iter().enumerate() {
                     let raw = value.get();
                     if !raw.starts_with('{') {
                         return Err(InputError::NotAMessageInArray {
-                            index,
+                            line,
                             item: item + 1,
                         });
                     }
                     bodies.push(input.slice_ref(raw.as_bytes()));
                 }
             }
-            _ => return Err(InputError::NotAMessage { index }),
+            _ => return Err(InputError::NotAMessage { line }),
         }
     }
     Ok(bodies)
+}
+
+/// serde_json's `error` for a value starting on `line`: its message without its position when
+/// that is on the same line, with it when the value ran on into a later one.
+fn json_error(line: usize, error: &serde_json::Error) -> InputError {
+    let text = error.to_string();
+    let position = format!(" at line {} column {}", error.line(), error.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    let detail = if error.line() <= line {
+        format!("{message} (column {})", error.column())
+    } else {
+        format!(
+            "{message} at line {} column {}: the value that starts here does not end",
+            error.line(),
+            error.column()
+        )
+    };
+    InputError::Json { line, detail }
 }
 
 #[cfg(test)]
@@ -128,23 +171,36 @@ mod tests {
     }
 
     #[test]
-    fn anything_but_objects_is_refused_with_its_position() {
-        assert_eq!(
-            message_bodies(&Bytes::from_static(b"{\"a\":1}\n42"))
+    fn anything_but_objects_is_refused_with_its_line() {
+        let refusal = |input: &'static [u8]| {
+            message_bodies(&Bytes::from_static(input))
                 .unwrap_err()
-                .to_string(),
-            "value 2 is not a JSON object (a message) or an array of them"
+                .to_string()
+        };
+        assert_eq!(
+            refusal(b"{\"a\":1}\n\n42"),
+            "line 3: not a JSON object (a message) or an array of them"
         );
         assert_eq!(
-            message_bodies(&Bytes::from_static(b"[{}, \"m\"]"))
-                .unwrap_err()
-                .to_string(),
-            "item 2 of the array in value 1 is not a JSON object (a message)"
+            refusal(b"[{}, \"m\"]"),
+            "line 1: item 2 of the array is not a JSON object (a message)"
         );
-        let error = message_bodies(&Bytes::from_static(b"{\"a\":1}\n{\"a\":"))
-            .unwrap_err()
-            .to_string();
-        assert!(error.starts_with("not JSON or NDJSON: "), "{error}");
-        assert!(error.contains("line 2"), "{error}");
+        assert_eq!(
+            refusal(b"{\"a\":1}\n{\"b\":2}\n{\"c\" 3}\n{\"d\":4}\n"),
+            "line 3: not JSON: expected `:` (column 6)"
+        );
+        assert_eq!(
+            refusal(b"{\"a\":1}\n{\"b\":2}\n{\"c\":\n"),
+            "line 3: not JSON: EOF while parsing a value at line 4 column 0: the value that \
+             starts here does not end"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        assert_eq!(
+            bodies("\u{FEFF}{\"a\":1}\n{\"b\":2}"),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
     }
 }

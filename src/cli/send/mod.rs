@@ -11,7 +11,8 @@
 //!   a fixed concurrency over reused connections, each answer read as an outcome;
 //! - `report`: the counts, throughput and latency percentiles, as a table or JSON.
 //!
-//! Exit 0 only when every message (or delivery) was accepted.
+//! Exit 0 only when every message (or delivery) was accepted; Ctrl-C stops the run, prints the
+//! summary of what was sent so far and exits 130.
 
 mod client;
 mod input;
@@ -30,9 +31,10 @@ use chrono::{DateTime, Utc};
 use clap::ArgGroup;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
+use tokio::signal::unix::{SignalKind, signal};
 
-use super::args::{OutputArgs, Scheme, Signer, SigningArgs, read_file};
-use super::exit::usage;
+use super::args::{OutputArgs, Scheme, Signer, SigningArgs, http_base_url, read_file};
+use super::exit::{Interrupted, usage};
 use super::output;
 use crate::timestamp;
 use crate::wire::WHATSAPP_PATH;
@@ -59,15 +61,15 @@ pub struct Args {
     pub url: String,
 
     /// The message's id (for whatsapp, a wamid…)
-    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    #[arg(long, help_heading = "One message")]
     pub message_id: Option<String>,
 
     /// The sender, e.g. +919876543210
-    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    #[arg(long, help_heading = "One message")]
     pub from: Option<String>,
 
     /// The recipient, e.g. +14155550100
-    #[arg(long, help_heading = "One message", required_unless_present_any = ["file", "generate"])]
+    #[arg(long, help_heading = "One message")]
     pub to: Option<String>,
 
     /// When it was sent, e.g. 2025-01-15T10:00:00Z [default: now]
@@ -124,17 +126,29 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let signer = args.signing.signer()?;
     let url = webhook_url(&args.url, signer.scheme())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    // Ctrl-C is caught from here on: while the bodies are signed, and then while they are sent.
+    let mut interrupt = runtime
+        .block_on(async { signal(SignalKind::interrupt()) })
+        .context("cannot watch for Ctrl-C")?;
     let messages = signed_messages(&args, &signer)?;
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
     let progress = progress_bar(messages.len(), Unit::of(signer.scheme()));
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let client = client::client(concurrency, Duration::from_secs(args.timeout_secs))
         .context("cannot build the HTTP client")?;
     let report = runtime.block_on({
         let progress = progress.clone();
-        client::run(&client, &url, signer, messages, concurrency, move |_| {
-            progress.inc(1)
-        })
+        client::run(
+            &client,
+            &url,
+            signer,
+            messages,
+            concurrency,
+            move |_| progress.inc(1),
+            async move {
+                interrupt.recv().await;
+            },
+        )
     });
     progress.finish_and_clear();
     finish(&report, &url, args.signing.scheme, args.output.json)
@@ -146,14 +160,9 @@ fn webhook_url(base: &str, scheme: Scheme) -> anyhow::Result<Url> {
         Scheme::Hex | Scheme::Standard => "/webhook",
         Scheme::Whatsapp => WHATSAPP_PATH,
     };
-    let url = Url::parse(&format!("{}{path}", base.trim_end_matches('/')))
-        .map_err(|error| usage(format!("invalid --url {base:?}: {error}")))?;
-    if url.scheme() != "http" {
-        return Err(usage(format!(
-            "invalid --url {base:?}: only http:// is supported (this build has no TLS client)"
-        )));
-    }
-    Ok(url)
+    http_base_url(base, "--url")?
+        .join(path.trim_start_matches('/'))
+        .map_err(|error| usage(format!("invalid --url {base:?}: {error}")))
 }
 
 /// The bodies to send, from whichever source the flags chose, in the scheme's shape, each
@@ -202,10 +211,13 @@ fn signed_messages(args: &Args, signer: &Signer) -> anyhow::Result<Vec<Signed>> 
             .map(|message| (message.to_body(), Carried::ONE_MESSAGE));
         return Ok(Signed::all(signer, bodies));
     }
+    let (Some(message_id), Some(from), Some(to)) = (&args.message_id, &args.from, &args.to) else {
+        return Err(usage(nothing_to_send(args)));
+    };
     let message = OutgoingMessage {
-        message_id: args.message_id.clone().unwrap_or_default(),
-        from: args.from.clone().unwrap_or_default(),
-        to: args.to.clone().unwrap_or_default(),
+        message_id: message_id.clone(),
+        from: from.clone(),
+        to: to.clone(),
         ts: args.ts.clone().unwrap_or_else(timestamp::now_iso),
         text: args.text.clone(),
     };
@@ -215,6 +227,30 @@ fn signed_messages(args: &Args, signer: &Signer) -> anyhow::Result<Vec<Signed>> 
         message.to_body()
     };
     Ok(Signed::all(signer, [(body, Carried::ONE_MESSAGE)]))
+}
+
+/// What to say when the flags name no complete message, no file and no `--generate`: the three
+/// ways to give messages, or the flags one message still needs.
+fn nothing_to_send(args: &Args) -> String {
+    let missing: Vec<&str> = [
+        ("--message-id", args.message_id.is_none()),
+        ("--from", args.from.is_none()),
+        ("--to", args.to.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, missing)| missing.then_some(flag))
+    .collect();
+    let given_any = missing.len() < 3 || args.ts.is_some() || args.text.is_some();
+    if given_any {
+        format!(
+            "one message needs --message-id, --from and --to: {} missing",
+            missing.join(", ")
+        )
+    } else {
+        "nothing to send: give one message (--message-id, --from, --to), a file of them \
+         (--file PATH, or - for stdin), or --generate N synthetic ones"
+            .to_string()
+    }
 }
 
 /// A progress bar on stderr when it is a terminal and there is more than one request;
@@ -244,6 +280,16 @@ fn finish(report: &Report, url: &Url, scheme: Scheme, json: bool) -> anyhow::Res
         report.print_json()?;
     } else if fatal.is_none() {
         output::print(&report.table())?;
+    }
+    if report.interrupted {
+        return Err(Interrupted(format!(
+            "interrupted: {} of {} {} sent{}",
+            report.sent,
+            report.requests,
+            report.unit.plural(),
+            fatal.map(|fatal| format!(" ({fatal})")).unwrap_or_default()
+        ))
+        .into());
     }
     if report.all_accepted() {
         return Ok(ExitCode::SUCCESS);

@@ -74,6 +74,8 @@ pub struct Report {
     pub first_failure: Option<String>,
     /// The first fatal outcome (see [`Outcome::is_fatal`]), which stopped the run early.
     pub stopped_by: Option<Outcome>,
+    /// Stopped by Ctrl-C: the requests then in flight are in no count.
+    pub interrupted: bool,
     /// From the first request to the last answer.
     pub elapsed: Duration,
     /// Latency of every answered request, in microseconds. A histogram, not the samples: its
@@ -105,6 +107,7 @@ impl Report {
             failed: 0,
             first_failure: None,
             stopped_by: None,
+            interrupted: false,
             elapsed: Duration::ZERO,
             // Auto-resizing: it grows to the slowest answer (bounded by --timeout-secs).
             latencies_us: Histogram::new(LATENCY_SIGNIFICANT_FIGURES)
