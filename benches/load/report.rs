@@ -669,9 +669,9 @@ pub fn print(settings: &Value, phases: &Phases, results: &Value) {
         (
             "write-ahead log per new message (own run, no checkpoints)",
             format!(
-                "{} bytes (+{} deferred), {} messages",
-                results["wal_bytes_per_message"],
-                results["wal_deferred_bytes_per_message"],
+                "{:.0} bytes (+{:.0} deferred), {} messages",
+                wal.during as f64 / wal.created as f64,
+                wal.deferred as f64 / wal.created as f64,
                 wal.created
             ),
         ),
