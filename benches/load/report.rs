@@ -122,7 +122,7 @@ fn overload(overload: &Overload) -> OverloadFigures {
     }
 }
 
-/// A target of the performance issue: a results key, its bound, and which side passes.
+/// A performance target: a results key, its bound, and which side passes.
 struct Target {
     key: &'static str,
     at_least: bool,
