@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HOST, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use webhook_receiver::wire::{
@@ -93,14 +93,21 @@ pub struct Outcome {
     pub results: BTreeMap<String, u64>,
     /// Transport failures (connection refused, reset…): never expected.
     pub failures: u64,
+    /// `503` answers with a `Retry-After`: load shed on purpose, counted apart from errors.
+    pub shed: u64,
     /// CPU the server used during the run (all its threads), when measured.
     pub server_cpu: Duration,
     /// The same, by thread name.
     pub server_cpu_by_thread: BTreeMap<String, Duration>,
+    /// The server's CPU by thread name when the run ended (when measured): where the CPU of
+    /// work deferred past the run starts.
+    pub server_cpu_at_end: BTreeMap<String, Duration>,
     /// CPU this load client used during the run.
     pub client_cpu: Duration,
     /// Every request's latency, sorted.
     latencies_us: Vec<u32>,
+    /// The latency of each `200` answer, sorted.
+    ok_latencies_us: Vec<u32>,
 }
 
 impl Outcome {
@@ -122,6 +129,17 @@ impl Outcome {
     /// Client CPU per request, in microseconds.
     pub fn client_cpu_us(&self) -> f64 {
         self.client_cpu.as_secs_f64() * 1e6 / self.requests as f64
+    }
+
+    /// The latency at `percentile` of the `200` answers alone, in milliseconds.
+    pub fn ok_percentile_ms(&self, percentile: f64) -> f64 {
+        percentile_ms(&self.ok_latencies_us, percentile)
+    }
+
+    /// Answers `>= 500` that were not load shed (a `503` with `Retry-After`).
+    pub fn server_errors(&self) -> u64 {
+        let fives: u64 = self.statuses.range(500..).map(|(_, n)| n).sum();
+        fives - self.shed
     }
 
     pub fn count(&self, status: u16) -> u64 {
@@ -158,8 +176,11 @@ pub async fn run(
 ) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let mut connections = Vec::with_capacity(concurrency);
+    let mut refused = 0;
     for _ in 0..concurrency {
-        connections.push(connect(address).await);
+        let connection = connect(address).await;
+        refused += u64::from(connection.is_none());
+        connections.push(connection);
     }
     let started = Instant::now();
     let cpu_before = own_cpu();
@@ -172,11 +193,15 @@ pub async fn run(
             tokio::spawn(worker(address, sender, next, requests, deadline))
         })
         .collect();
-    let mut total = Outcome::default();
+    let mut total = Outcome {
+        failures: refused,
+        ..Outcome::default()
+    };
     for worker in workers {
         let part = worker.await.expect("a load worker does not panic");
         total.requests += part.requests;
         total.failures += part.failures;
+        total.shed += part.shed;
         for (status, n) in part.statuses {
             *total.statuses.entry(status).or_default() += n;
         }
@@ -184,10 +209,12 @@ pub async fn run(
             *total.results.entry(result).or_default() += n;
         }
         total.latencies_us.extend(part.latencies_us);
+        total.ok_latencies_us.extend(part.ok_latencies_us);
     }
     total.elapsed = started.elapsed();
     total.client_cpu = own_cpu().saturating_sub(cpu_before);
     total.latencies_us.sort_unstable();
+    total.ok_latencies_us.sort_unstable();
     total
 }
 
@@ -212,7 +239,9 @@ impl Connection {
     pub async fn open(address: SocketAddr) -> Self {
         Self {
             address,
-            sender: connect(address).await,
+            sender: connect(address)
+                .await
+                .expect("the server accepts connections"),
         }
     }
 
@@ -239,16 +268,14 @@ impl Connection {
     }
 }
 
-async fn connect(address: SocketAddr) -> SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(address)
-        .await
-        .expect("the server accepts connections");
-    stream.set_nodelay(true).expect("TCP_NODELAY can be set");
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("HTTP/1.1 handshake");
+/// A new kept-alive connection; `None` when the server refuses or drops it (counted by the
+/// caller as a failure: under overload that is a figure, not a reason to stop).
+async fn connect(address: SocketAddr) -> Option<SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(address).await.ok()?;
+    stream.set_nodelay(true).ok()?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.ok()?;
     tokio::spawn(connection);
-    sender
+    Some(sender)
 }
 
 fn build(address: SocketAddr, prepared: &Prepared) -> Request<Full<Bytes>> {
@@ -270,14 +297,16 @@ fn build(address: SocketAddr, prepared: &Prepared) -> Request<Full<Bytes>> {
 struct Part {
     requests: u64,
     failures: u64,
+    shed: u64,
     statuses: BTreeMap<u16, u64>,
     results: BTreeMap<String, u64>,
     latencies_us: Vec<u32>,
+    ok_latencies_us: Vec<u32>,
 }
 
 async fn worker(
     address: SocketAddr,
-    mut sender: SendRequest<Full<Bytes>>,
+    mut sender: Option<SendRequest<Full<Bytes>>>,
     next: Arc<AtomicUsize>,
     requests: Arc<Source>,
     deadline: Instant,
@@ -287,6 +316,20 @@ async fn worker(
         if Instant::now() >= deadline {
             break;
         }
+        let Some(connected) = sender.as_mut() else {
+            // Refused or dropped before: try again, a little later, until the deadline.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            sender = connect(address).await;
+            part.failures += u64::from(sender.is_none());
+            continue;
+        };
+        if connected.is_closed() {
+            // The server ended the connection after its last answer (`Connection: close`, as
+            // when it sheds load): a client opens another, which is not a failure.
+            sender = connect(address).await;
+            part.failures += u64::from(sender.is_none());
+            continue;
+        }
         let index = next.fetch_add(1, Ordering::Relaxed);
         let Some(prepared) = requests.get(index) else {
             break;
@@ -294,21 +337,27 @@ async fn worker(
         let started = Instant::now();
         part.requests += 1;
         let answered = async {
-            sender.ready().await?;
-            let response = sender.send_request(build(address, prepared)).await?;
+            connected.ready().await?;
+            let response = connected.send_request(build(address, prepared)).await?;
             let status = response.status().as_u16();
             let result = response
                 .headers()
                 .get(RESULT_HEADER)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_string);
+            let retry_after = response.headers().contains_key(RETRY_AFTER);
             response.into_body().collect().await?;
-            Ok::<_, hyper::Error>((status, result))
+            Ok::<_, hyper::Error>((status, result, retry_after))
         }
         .await;
         match answered {
-            Ok((status, result)) => {
-                part.latencies_us.push(elapsed_us(started));
+            Ok((status, result, retry_after)) => {
+                let latency = elapsed_us(started);
+                part.latencies_us.push(latency);
+                if status == 200 {
+                    part.ok_latencies_us.push(latency);
+                }
+                part.shed += u64::from(status == 503 && retry_after);
                 *part.statuses.entry(status).or_default() += 1;
                 if let Some(result) = result {
                     *part.results.entry(result).or_default() += 1;
@@ -318,6 +367,7 @@ async fn worker(
                 part.failures += 1;
                 // Start over on a new connection rather than stop counting.
                 sender = connect(address).await;
+                part.failures += u64::from(sender.is_none());
             }
         }
     }

@@ -10,17 +10,28 @@
 //! messages each (new ids in every one) are measured on the same server after the rounds:
 //! deliveries and messages per second, and the latency of a delivery.
 //!
+//! Where a new message's cost goes: the CPU of the server's writer thread per message created,
+//! during the ingest runs and (deferred work such as indexing) after them until it is idle
+//! again, the server's whole CPU per new message with that deferred part, the messages each
+//! commit stored (from `/metrics`), and the write-ahead log written per message (a short run of
+//! its own). Then an overload phase: a fresh server under 2,000 kept-alive connections posting
+//! new messages, its throughput, tail latency, peak memory, errors and shed requests. A last
+//! table says which of the targets each figure meets.
+//!
 //! Knobs (environment): `BENCH_ROWS` (the large data set, default 1,000,000), `BENCH_SECONDS`
 //! (each load run, default 2), `BENCH_ROUNDS` (interleaved floor/ingest/duplicate rounds at
 //! concurrency 32, and as many WhatsApp runs, default 3), `BENCH_CLIENT_THREADS` (the load client's threads, default 1),
 //! `BENCH_APP` (another build of `app` to run, e.g. one with symbols for a profiler),
+//! `BENCH_OVERLOAD_SECONDS` (the overload phase, default 10),
 //! `BENCH_KEEP` (set: keep the query databases in `target/bench/` to look into).
 
 mod client;
 mod dataset;
+mod metrics;
 mod report;
 mod server;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,12 +52,21 @@ const SWEEP: [usize; 4] = [1, 8, 32, 128];
 const MAX_INGEST_RPS: f64 = 60_000.0;
 /// The same for WhatsApp deliveries (ten messages each).
 const MAX_WHATSAPP_DELIVERIES_PER_S: f64 = 10_000.0;
+/// The name (`comm`) of the server's thread that owns the read-write SQLite connection.
+pub const WRITER_THREAD: &str = "sqlite-writer";
+/// After a run, the writer's deferred work is done once its CPU has not grown for this long.
+const QUIET: Duration = Duration::from_millis(200);
+/// The kept-alive connections of the overload phase.
+pub const OVERLOAD_CONNECTIONS: usize = 2_000;
+/// The histogram of messages per writer commit on `/metrics`.
+const COMMIT_BATCH_HISTOGRAM: &str = "storage_commit_batch_messages";
 
 struct Settings {
     rows: u64,
     run: Duration,
     rounds: usize,
     client_threads: usize,
+    overload: Duration,
     out_dir: PathBuf,
 }
 
@@ -69,6 +89,7 @@ impl Settings {
             rounds: usize::try_from(number("BENCH_ROUNDS", 3).max(1)).expect("small"),
             client_threads: usize::try_from(number("BENCH_CLIENT_THREADS", 1).max(1))
                 .expect("small"),
+            overload: Duration::from_secs(number("BENCH_OVERLOAD_SECONDS", 10).max(1)),
             out_dir: Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("target")
                 .join("bench"),
@@ -79,17 +100,111 @@ impl Settings {
 fn main() {
     // `cargo test --all-targets` builds and runs this target too, without `--bench`: the
     // benchmark only runs under `cargo bench`.
-    if !std::env::args().any(|arg| arg == "--bench") {
-        println!("the load benchmark runs with `make bench` (cargo bench --bench load)");
-        return;
-    }
+    let benching = std::env::args().any(|arg| arg == "--bench");
+    raise_open_files_limit();
     let settings = Settings::from_env();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(settings.client_threads)
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(bench(settings));
+    if benching {
+        runtime.block_on(bench(settings));
+    } else {
+        // What can be checked in a few seconds is: the parsers, the check table, and each new
+        // measurement once, small, against the real server.
+        metrics::self_check();
+        report::self_check();
+        runtime.block_on(smoke(&settings));
+        println!("the load benchmark runs with `make bench` (cargo bench --bench load)");
+    }
+}
+
+/// The measurements of the writer, the commits, the write-ahead log and the overload phase,
+/// each once on a small scale, with exact counts where there are any.
+async fn smoke(settings: &Settings) {
+    std::fs::create_dir_all(&settings.out_dir).expect("target/bench can be created");
+    let scratch = tempfile::Builder::new()
+        .prefix("smoke-")
+        .tempdir_in(&settings.out_dir)
+        .expect("a scratch folder");
+    let database = scratch.path().join("smoke.db");
+    let server = Server::start_with(&database, &[("SQLITE_AUTOCHECKPOINT_PAGES", "0")]).await;
+    let wal = PathBuf::from(format!("{}-wal", database.display()));
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+    const MESSAGES: u64 = 300;
+    let bodies: Vec<Prepared> = (0..MESSAGES)
+        .map(|i| {
+            let body = dataset::body(&dataset::live_message("smoke", i));
+            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+            Prepared::webhook(Bytes::from(body), &signature)
+        })
+        .collect();
+    let page = server.metrics().await.expect("/metrics answers");
+    let before = metrics::histogram_sum_count(&page, COMMIT_BATCH_HISTOGRAM)
+        .expect("the server publishes the commit histogram");
+    let wal_before = wal_size();
+    let budget = Duration::from_secs(60);
+    let run = timed_run(&server, 8, budget, Arc::new(Source::Each(bodies))).await;
+    assert_eq!(run.requests, MESSAGES, "the supply ends the run");
+    assert_eq!(run.result("created"), MESSAGES, "{:?}", run.statuses);
+    let writer = run.server_cpu_by_thread.get(WRITER_THREAD).copied();
+    assert!(
+        writer.is_some_and(|cpu| cpu > Duration::ZERO),
+        "the writer thread {WRITER_THREAD} is found and works: {:?}",
+        run.server_cpu_by_thread
+    );
+    let (deferred, _) = settle(&server, &run.server_cpu_at_end).await;
+    assert!(
+        deferred
+            .get(WRITER_THREAD)
+            .is_some_and(|cpu| *cpu > Duration::ZERO),
+        "the new rows are indexed after the run: {deferred:?}"
+    );
+    let page = server.metrics().await.expect("/metrics answers");
+    let after = metrics::histogram_sum_count(&page, COMMIT_BATCH_HISTOGRAM).expect("still there");
+    assert_eq!(
+        after.0 - before.0,
+        MESSAGES as f64,
+        "every message committed once"
+    );
+    assert!(after.1 > before.1, "at least one commit");
+    assert!(
+        wal_size() >= wal_before + MESSAGES * 100,
+        "with no checkpoint the log grows: {wal_before} then {}",
+        wal_size()
+    );
+    server.stop();
+
+    // A small overload: many connections at once, every answer counted.
+    let server = Server::start(&database).await;
+    let connections = 200;
+    let bodies: Vec<Prepared> = (0..2 * connections as u64)
+        .map(|i| {
+            let body = dataset::body(&dataset::live_message("crowd", i));
+            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+            Prepared::webhook(Bytes::from(body), &signature)
+        })
+        .collect();
+    let crowd = timed_run(&server, connections, budget, Arc::new(Source::Each(bodies))).await;
+    assert_eq!(crowd.requests, 2 * connections as u64);
+    assert_eq!((crowd.failures, crowd.server_errors()), (0, 0));
+    assert_eq!(
+        crowd.count(200) + crowd.shed,
+        crowd.requests,
+        "{:?}",
+        crowd.statuses
+    );
+    assert!(
+        server
+            .max_open_files()
+            .is_some_and(|max| max >= connections as u64)
+    );
+    assert!(server.peak_rss_mb() > 1.0);
+    server.stop();
+    eprintln!(
+        "bench smoke: writer, commits, write-ahead log and a crowd of {connections} measured"
+    );
 }
 
 async fn bench(settings: Settings) {
@@ -108,18 +223,27 @@ async fn bench(settings: Settings) {
     );
 
     let ingest = throughput(&settings, &scratch.path().join("ingest.db")).await;
+    let wal = wal_run(&settings, &scratch.path().join("wal.db")).await;
+    let overload = overload(&settings, &scratch.path().join("overload.db")).await;
     let small = data_set(scratch.path(), "1k", 1_000);
     let large = data_set(scratch.path(), "1m", settings.rows);
     let (small, large) = queries(&settings, small, large).await;
 
-    let results = report::results(&ingest, &small, &large);
+    let phases = report::Phases {
+        throughput: &ingest,
+        wal: &wal,
+        overload: &overload,
+        small: &small,
+        large: &large,
+    };
+    let results = report::results(&phases);
     let path = settings.out_dir.join("results.json");
     std::fs::write(
         &path,
         serde_json::to_string_pretty(&results).expect("JSON") + "\n",
     )
     .expect("results.json can be written");
-    report::print(&settings_json(&settings), &ingest, &small, &large, &results);
+    report::print(&settings_json(&settings), &phases, &results);
     eprintln!(
         "bench: done in {:.0} s; wrote {}",
         started.elapsed().as_secs_f64(),
@@ -137,6 +261,8 @@ fn settings_json(settings: &Settings) -> Value {
         "rows_large": settings.rows,
         "client_threads": settings.client_threads,
         "concurrency": CONCURRENCY,
+        "overload_seconds": settings.overload.as_secs(),
+        "overload_connections": OVERLOAD_CONNECTIONS,
     })
 }
 
@@ -144,6 +270,8 @@ fn settings_json(settings: &Settings) -> Value {
 pub struct Throughput {
     /// The interleaved rounds at [`CONCURRENCY`]: `(floor, ingest, duplicates)`.
     pub rounds: Vec<(Outcome, Outcome, Outcome)>,
+    /// Where each round's ingest run went: the writer, the deferred work, the commits.
+    pub costs: Vec<IngestCost>,
     /// The other concurrencies of the sweep: `(concurrency, floor, ingest, duplicates)`.
     pub sweep: Vec<(usize, Outcome, Outcome, Outcome)>,
     /// The WhatsApp runs at [`CONCURRENCY`], one a round: deliveries of ten messages each.
@@ -165,6 +293,50 @@ pub struct Throughput {
     pub journal_mode_on_disk: String,
     pub peak_rss_mb: f64,
     pub log_bytes: u64,
+}
+
+/// What one ingest run cost beyond its own clock: the writer's share of the server's CPU,
+/// the work deferred past the run (until the writer is idle again), and the commits.
+pub struct IngestCost {
+    /// `created` answers of the run.
+    pub created: u64,
+    /// CPU of the writer thread during the run.
+    pub writer: Duration,
+    /// CPU of the writer thread, and of the whole server, after the run until the writer's
+    /// CPU stood still for [`QUIET`], and how long that was.
+    pub writer_deferred: Duration,
+    pub server_deferred: Duration,
+    pub deferred_for: Duration,
+    /// `storage_commit_batch_messages`' `_sum` and `_count` grown over the run; `None` when
+    /// the server does not publish it.
+    pub commits: Option<(f64, f64)>,
+}
+
+impl IngestCost {
+    fn per_message_us(&self, cpu: Duration) -> f64 {
+        cpu.as_secs_f64() * 1e6 / self.created as f64
+    }
+
+    /// Writer CPU per new message during the run, in microseconds.
+    pub fn writer_us(&self) -> f64 {
+        self.per_message_us(self.writer)
+    }
+
+    /// Writer CPU per new message deferred past the run, in microseconds.
+    pub fn writer_deferred_us(&self) -> f64 {
+        self.per_message_us(self.writer_deferred)
+    }
+
+    /// The server's whole CPU per new message, the run's and the deferred, in microseconds.
+    pub fn total_us(&self, ingest: &Outcome) -> f64 {
+        self.per_message_us(ingest.server_cpu + self.server_deferred)
+    }
+
+    pub fn messages_per_commit(&self) -> Option<f64> {
+        self.commits
+            .filter(|&(_, count)| count > 0.0)
+            .map(|(sum, count)| sum / count)
+    }
 }
 
 impl Throughput {
@@ -204,9 +376,33 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             let timed = |source: Arc<Source>| timed_run(serving, concurrency, settings.run, source);
             let floor = timed(live).await;
             let bodies = Arc::new(Source::Each(bodies));
+            let commits_before = serving.metrics().await;
             let ingest = timed(Arc::clone(&bodies)).await;
-            // The writer indexes the new rows for search once it is idle: wait, so that this
-            // work neither slows the next run nor goes unmeasured.
+            // The writer does some work once it is idle (indexing the new rows for search):
+            // its CPU is measured until it stops, so that deferring work hides none of it.
+            let (deferred, deferred_for) = settle(serving, &ingest.server_cpu_at_end).await;
+            let commits_after = serving.metrics().await;
+            let commits = commits_before
+                .zip(commits_after)
+                .and_then(|(before, after)| {
+                    let before = metrics::histogram_sum_count(&before, COMMIT_BATCH_HISTOGRAM)?;
+                    let after = metrics::histogram_sum_count(&after, COMMIT_BATCH_HISTOGRAM)?;
+                    Some((after.0 - before.0, after.1 - before.1))
+                });
+            let cost = IngestCost {
+                created: ingest.result("created"),
+                writer: ingest
+                    .server_cpu_by_thread
+                    .get(WRITER_THREAD)
+                    .copied()
+                    .unwrap_or_default(),
+                writer_deferred: deferred.get(WRITER_THREAD).copied().unwrap_or_default(),
+                server_deferred: deferred.values().sum(),
+                deferred_for,
+                commits,
+            };
+            // Then every row is indexed for search (this only checks it, as the writer is idle),
+            // so that this work does not slow the next run.
             let indexing = wait_for_index(database).await;
             let Source::Each(all) = &*bodies else {
                 unreachable!()
@@ -214,16 +410,28 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
             let sent = &all[..usize::try_from(ingest.requests).expect("fits")];
             let again: Vec<Prepared> = sent.iter().cycle().take(supply * 2).cloned().collect();
             let duplicates = timed(Arc::new(Source::Each(again))).await;
-            (floor, ingest, duplicates, indexing)
+            (floor, ingest, duplicates, indexing, cost)
         }
     };
 
     let mut rounds = Vec::new();
+    let mut costs = Vec::new();
     let mut indexed = Vec::new();
     for round in 1..=settings.rounds {
         let bodies = fresh(supply);
-        let (floor, ingest, duplicates, indexing) = measure(CONCURRENCY, bodies).await;
+        let (floor, ingest, duplicates, indexing, cost) = measure(CONCURRENCY, bodies).await;
         indexed.push(indexing);
+        eprintln!(
+            "  writer CPU us/new message: {:.1} in the run, {:.1} deferred ({:.0} ms); server CPU us/new message with the deferred part {:.1} = {:.2} x a GET's; messages/commit {}",
+            cost.writer_us(),
+            cost.writer_deferred_us(),
+            cost.deferred_for.as_secs_f64() * 1000.0,
+            cost.total_us(&ingest),
+            cost.total_us(&ingest) / floor.server_cpu_us(),
+            cost.messages_per_commit()
+                .map_or("(not published)".to_string(), |n| format!("{n:.1}")),
+        );
+        costs.push(cost);
         let outcome = (floor, ingest, duplicates);
         let per_thread = |outcome: &Outcome| -> String {
             outcome
@@ -262,7 +470,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     let mut sweep = Vec::new();
     for concurrency in SWEEP.into_iter().filter(|&c| c != CONCURRENCY) {
         let bodies = fresh(supply);
-        let (floor, ingest, duplicates, indexing) = measure(concurrency, bodies).await;
+        let (floor, ingest, duplicates, indexing, _) = measure(concurrency, bodies).await;
         indexed.push(indexing);
         eprintln!(
             "concurrency {concurrency}: floor {:.0}/s, ingest {:.0}/s (p50 {:.2} ms, p99 {:.2} ms), duplicates {:.0}/s",
@@ -344,6 +552,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
         .expect("journal_mode");
     Throughput {
         rounds,
+        costs,
         sweep,
         whatsapp,
         indexed,
@@ -369,12 +578,165 @@ async fn timed_run(
 ) -> Outcome {
     let before = server.cpu_by_thread();
     let mut outcome = client::run(server.address, concurrency, budget, source).await;
-    for (name, after) in server.cpu_by_thread() {
-        let used = after.saturating_sub(before.get(&name).copied().unwrap_or_default());
-        outcome.server_cpu += used;
-        outcome.server_cpu_by_thread.insert(name, used);
-    }
+    let after = server.cpu_by_thread();
+    outcome.server_cpu_by_thread = cpu_used(&before, &after);
+    outcome.server_cpu = outcome.server_cpu_by_thread.values().sum();
+    outcome.server_cpu_at_end = after;
     outcome
+}
+
+/// CPU used by each thread name between two readings.
+fn cpu_used(
+    before: &BTreeMap<String, Duration>,
+    after: &BTreeMap<String, Duration>,
+) -> BTreeMap<String, Duration> {
+    after
+        .iter()
+        .map(|(name, after)| {
+            let before = before.get(name).copied().unwrap_or_default();
+            (name.clone(), after.saturating_sub(before))
+        })
+        .collect()
+}
+
+/// Waits after a run until the server's writer thread has used no CPU for [`QUIET`] (its
+/// deferred work is done), and returns the CPU each thread used since `since` (the readings at
+/// the end of the run) and how long the writer was busy past the run.
+async fn settle(
+    server: &Server,
+    since: &BTreeMap<String, Duration>,
+) -> (BTreeMap<String, Duration>, Duration) {
+    let started = Instant::now();
+    let mut last = server.thread_cpu(WRITER_THREAD);
+    let mut last_change = started;
+    loop {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let now = server.thread_cpu(WRITER_THREAD);
+        if now != last {
+            (last, last_change) = (now, Instant::now());
+        } else if last_change.elapsed() >= QUIET {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the writer is still busy 5 minutes after the run"
+        );
+    }
+    let used = cpu_used(since, &server.cpu_by_thread());
+    (used, last_change.duration_since(started))
+}
+
+/// The write-ahead log's growth per new message: see [`wal_run`].
+pub struct WalRun {
+    pub created: u64,
+    /// Bytes the log grew by during the run, and after it until the writer was idle.
+    pub during: u64,
+    pub deferred: u64,
+    pub no_errors: bool,
+}
+
+/// A short run of its own for the bytes of write-ahead log a new message costs: a fresh
+/// database, a server started with automatic checkpoints off (`SQLITE_AUTOCHECKPOINT_PAGES=0`).
+/// With no checkpoint the log is never restarted, so its file only grows, by every page each
+/// commit dirtied (a frame each): its growth over the messages created is exactly what the
+/// ingest path writes (and then copies again into the database at a checkpoint). With the
+/// default checkpoints the file is reused from the start and its size says nothing, so the
+/// other runs cannot tell.
+async fn wal_run(settings: &Settings, database: &Path) -> WalRun {
+    let server = Server::start_with(database, &[("SQLITE_AUTOCHECKPOINT_PAGES", "0")]).await;
+    let budget = settings.run.min(Duration::from_secs(2));
+    let bodies: Vec<Prepared> = (0..(MAX_INGEST_RPS * budget.as_secs_f64()) as u64)
+        .map(|i| {
+            let body = dataset::body(&dataset::live_message("wal", i));
+            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+            Prepared::webhook(Bytes::from(body), &signature)
+        })
+        .collect();
+    let wal = PathBuf::from(format!("{}-wal", database.display()));
+    let size = || std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+    let before = size();
+    let outcome = timed_run(&server, CONCURRENCY, budget, Arc::new(Source::Each(bodies))).await;
+    let at_end = size();
+    settle(&server, &outcome.server_cpu_at_end).await;
+    let after = size();
+    server.stop();
+    let _ = std::fs::remove_file(database);
+    let _ = std::fs::remove_file(&wal);
+    let run = WalRun {
+        created: outcome.result("created"),
+        during: at_end.saturating_sub(before),
+        deferred: after.saturating_sub(at_end),
+        no_errors: outcome.all_ok() && outcome.result("created") == outcome.requests,
+    };
+    eprintln!(
+        "write-ahead log (no checkpoints): {} new messages, {:.0} bytes each during the run, {:.0} more after it",
+        run.created,
+        run.during as f64 / run.created as f64,
+        run.deferred as f64 / run.created as f64,
+    );
+    run
+}
+
+/// The overload phase's figures.
+pub struct Overload {
+    pub outcome: Outcome,
+    pub peak_rss_mb: f64,
+    /// The server's soft limit on open files.
+    pub max_open_files: Option<u64>,
+}
+
+/// A freshly started server under [`OVERLOAD_CONNECTIONS`] kept-alive connections posting new
+/// messages for `BENCH_OVERLOAD_SECONDS`: what it serves, how late, in how much memory, and
+/// whether it fails (connection errors, 5xx) or sheds load (503 with `Retry-After`).
+async fn overload(settings: &Settings, database: &Path) -> Overload {
+    let server = Server::start(database).await;
+    let max_open_files = server.max_open_files();
+    // Each connection is a socket in the server; its database, log and listener need a few more.
+    let needed = OVERLOAD_CONNECTIONS as u64 + 64;
+    assert!(
+        max_open_files.is_none_or(|max| max >= needed),
+        "the server may open {max_open_files:?} files, the overload phase needs {needed}: raise `ulimit -n`"
+    );
+    let bodies: Vec<Prepared> = (0..(MAX_INGEST_RPS * settings.overload.as_secs_f64()) as u64)
+        .map(|i| {
+            let body = dataset::body(&dataset::live_message("overload", i));
+            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+            Prepared::webhook(Bytes::from(body), &signature)
+        })
+        .collect();
+    let outcome = timed_run(
+        &server,
+        OVERLOAD_CONNECTIONS,
+        settings.overload,
+        Arc::new(Source::Each(bodies)),
+    )
+    .await;
+    let peak_rss_mb = server.peak_rss_mb();
+    server.stop();
+    let _ = std::fs::remove_file(database);
+    eprintln!(
+        "overload, {OVERLOAD_CONNECTIONS} connections: {:.0} stored/s, p99 {:.2} ms (of 200s {:.2} ms), peak RSS {peak_rss_mb:.1} MiB, statuses {:?}, {} shed (503 + Retry-After), {} connection errors",
+        outcome.count(200) as f64 / outcome.elapsed.as_secs_f64(),
+        outcome.percentile_ms(99.0),
+        outcome.ok_percentile_ms(99.0),
+        outcome.statuses,
+        outcome.shed,
+        outcome.failures,
+    );
+    Overload {
+        outcome,
+        peak_rss_mb,
+        max_open_files,
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit: the overload phase holds
+/// [`OVERLOAD_CONNECTIONS`] sockets here, and the server, a child, inherits the limit.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => eprintln!("bench: open files limit {limit}"),
+        Err(error) => eprintln!("bench: the open files limit could not be raised: {error}"),
+    }
 }
 
 /// Waits until the server's writer has indexed every stored row for search; returns how many
@@ -403,6 +765,8 @@ pub struct QueryResult {
     pub name: &'static str,
     pub path: String,
     pub p50_ms: f64,
+    /// The first request's time, on a freshly started server before any repeat (caches cold).
+    pub first_ms: f64,
     pub samples: usize,
     /// The `total` (or `total_messages`) the server answered, and the one the data set implies.
     pub total: i64,
@@ -424,6 +788,13 @@ impl Queries {
             .iter()
             .find(|result| result.name == name)
             .map_or(f64::NAN, |result| result.p50_ms)
+    }
+
+    pub fn first(&self, name: &str) -> f64 {
+        self.results
+            .iter()
+            .find(|result| result.name == name)
+            .map_or(f64::NAN, |result| result.first_ms)
     }
 
     pub fn totals_match(&self) -> bool {
@@ -553,6 +924,7 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
             .collect();
         let mut latencies: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
         let mut totals = [-1i64; 2];
+        let mut first_ms = [f64::NAN; 2];
         let budget = Instant::now() + settings.run * 2;
         for round in 0.. {
             for side in 0..2 {
@@ -560,7 +932,9 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
                 let path = &sets[side].plan[index].1;
                 assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
                 if round == 0 {
-                    // The first answer warms the caches; its total is checked.
+                    // The first answer warms the caches; its total is checked, its time kept
+                    // apart (what the first user of a freshly started server waits).
+                    first_ms[side] = f64::from(latency_us) / 1000.0;
                     let answer: Value = serde_json::from_slice(&body).expect("a JSON answer");
                     totals[side] = answer["total"]
                         .as_i64()
@@ -580,15 +954,17 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
             let (name, path, expected_total) = sets[side].plan[index].clone();
             let p50_ms = client::percentile_ms(&latencies[side], 50.0);
             eprintln!(
-                "{}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, total {}",
+                "{}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, first {:>9.3} ms, total {}",
                 sets[side].label,
                 latencies[side].len(),
+                first_ms[side],
                 totals[side]
             );
             results[side].push(QueryResult {
                 name,
                 path,
                 p50_ms,
+                first_ms: first_ms[side],
                 samples: latencies[side].len(),
                 total: totals[side],
                 expected_total,

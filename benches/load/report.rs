@@ -4,7 +4,18 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use comfy_table::{CellAlignment, Table};
 use serde_json::{Map, Value, json};
 
-use crate::{CONCURRENCY, Queries, Throughput, dataset, median};
+use crate::{
+    CONCURRENCY, OVERLOAD_CONNECTIONS, Overload, Queries, Throughput, WalRun, dataset, median,
+};
+
+/// Everything the benchmark measured, for the JSON and the tables.
+pub struct Phases<'a> {
+    pub throughput: &'a Throughput,
+    pub wal: &'a WalRun,
+    pub overload: &'a Overload,
+    pub small: &'a Queries,
+    pub large: &'a Queries,
+}
 
 /// Rounds a figure for the JSON: three significant decimals are plenty for noisy timings.
 fn round(value: f64, decimals: i32) -> Value {
@@ -29,6 +40,13 @@ struct Headline {
     floor_cpu_us: f64,
     ingest_cpu_us: f64,
     duplicate_cpu_us: f64,
+    /// Medians over the rounds of each round's [`crate::IngestCost`] figures.
+    writer_cpu_us_per_message: f64,
+    writer_deferred_cpu_us_per_message: f64,
+    ingest_cpu_us_per_message_total: f64,
+    ingest_cpu_over_get_cpu: f64,
+    /// `None` when the server publishes no commit histogram.
+    messages_per_commit: Option<f64>,
 }
 
 fn headline(throughput: &Throughput) -> Headline {
@@ -51,7 +69,197 @@ fn headline(throughput: &Throughput) -> Headline {
         floor_cpu_us: over(&|(floor, _, _)| floor.server_cpu_us()),
         ingest_cpu_us: over(&|(_, ingest, _)| ingest.server_cpu_us()),
         duplicate_cpu_us: over(&|(_, _, duplicates)| duplicates.server_cpu_us()),
+        writer_cpu_us_per_message: median(throughput.costs.iter().map(|c| c.writer_us()).collect()),
+        writer_deferred_cpu_us_per_message: median(
+            throughput
+                .costs
+                .iter()
+                .map(crate::IngestCost::writer_deferred_us)
+                .collect(),
+        ),
+        ingest_cpu_us_per_message_total: median(
+            throughput
+                .rounds
+                .iter()
+                .zip(&throughput.costs)
+                .map(|((_, ingest, _), cost)| cost.total_us(ingest))
+                .collect(),
+        ),
+        ingest_cpu_over_get_cpu: median(
+            throughput
+                .rounds
+                .iter()
+                .zip(&throughput.costs)
+                .map(|((floor, ingest, _), cost)| cost.total_us(ingest) / floor.server_cpu_us())
+                .collect(),
+        ),
+        messages_per_commit: throughput
+            .costs
+            .iter()
+            .map(crate::IngestCost::messages_per_commit)
+            .collect::<Option<Vec<f64>>>()
+            .map(median),
     }
+}
+
+/// The overload phase's figures.
+struct OverloadFigures {
+    rps: f64,
+    p99_ms: f64,
+    ok_p99_ms: f64,
+    errors: u64,
+    shed: u64,
+}
+
+fn overload(overload: &Overload) -> OverloadFigures {
+    let outcome = &overload.outcome;
+    OverloadFigures {
+        rps: outcome.count(200) as f64 / outcome.elapsed.as_secs_f64(),
+        p99_ms: outcome.percentile_ms(99.0),
+        ok_p99_ms: outcome.ok_percentile_ms(99.0),
+        errors: outcome.failures + outcome.server_errors(),
+        shed: outcome.shed,
+    }
+}
+
+/// A performance target: a results key, its bound, and which side passes.
+struct Target {
+    key: &'static str,
+    at_least: bool,
+    bound: f64,
+}
+
+const TARGETS: [Target; 14] = [
+    Target {
+        key: "ingest_over_floor",
+        at_least: true,
+        bound: 0.5,
+    },
+    Target {
+        key: "ingest_cpu_over_get_cpu",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "duplicate_over_floor",
+        at_least: true,
+        bound: 0.6,
+    },
+    Target {
+        key: "messages_1m_over_1k",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "from_1m_over_1k",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "since_recent_1m_over_1k",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "since_half_1m_over_1k",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "stats_1m_over_1k",
+        at_least: false,
+        bound: 2.0,
+    },
+    Target {
+        key: "peak_rss_mb",
+        at_least: false,
+        bound: 64.0,
+    },
+    Target {
+        key: "ready_ms_1m",
+        at_least: false,
+        bound: 500.0,
+    },
+    Target {
+        key: "overload_peak_rss_mb",
+        at_least: false,
+        bound: 64.0,
+    },
+    Target {
+        key: "overload_errors",
+        at_least: false,
+        bound: 0.0,
+    },
+    Target {
+        key: "search_common_p50_ms_1m",
+        at_least: false,
+        bound: 50.0,
+    },
+    Target {
+        key: "totals_match",
+        at_least: true,
+        bound: 1.0,
+    },
+];
+
+/// Each target with its value in `results` and whether it is met (`None`: no value, e.g. a
+/// figure the server could not give).
+fn targets(results: &Map<String, Value>) -> Vec<(&'static Target, Option<f64>, Option<bool>)> {
+    TARGETS
+        .iter()
+        .map(|target| {
+            let value = match results.get(target.key) {
+                Some(Value::Bool(ok)) => Some(f64::from(u8::from(*ok))),
+                Some(value) => value.as_f64(),
+                None => None,
+            };
+            let met = value.map(|value| {
+                if target.at_least {
+                    value >= target.bound
+                } else {
+                    value <= target.bound
+                }
+            });
+            (target, value, met)
+        })
+        .collect()
+}
+
+fn describe(target: &Target) -> String {
+    let op = if target.at_least { ">=" } else { "<=" };
+    if target.key == "totals_match" {
+        "totals_match (every query's exact total)".to_string()
+    } else {
+        format!("{} {op} {}", target.key, target.bound)
+    }
+}
+
+/// Checks the target table's judgement on made-up figures; run by `cargo test`.
+pub fn self_check() {
+    let mut results = Map::new();
+    results.insert("ingest_over_floor".into(), json!(0.5));
+    results.insert("ingest_cpu_over_get_cpu".into(), json!(2.01));
+    results.insert("overload_errors".into(), json!(0));
+    results.insert("totals_match".into(), json!(false));
+    results.insert("search_common_p50_ms_1m".into(), Value::Null);
+    let judged = targets(&results);
+    let met = |key: &str| {
+        judged
+            .iter()
+            .find(|(target, _, _)| target.key == key)
+            .map(|(_, _, met)| *met)
+            .expect("a target")
+    };
+    assert_eq!(
+        met("ingest_over_floor"),
+        Some(true),
+        "the bound itself is met"
+    );
+    assert_eq!(met("ingest_cpu_over_get_cpu"), Some(false));
+    assert_eq!(met("overload_errors"), Some(true));
+    assert_eq!(met("totals_match"), Some(false));
+    assert_eq!(met("search_common_p50_ms_1m"), None, "null is no value");
+    assert_eq!(met("ready_ms_1m"), None, "absent is no value");
 }
 
 /// The WhatsApp runs' figures, each the median over the runs.
@@ -77,7 +285,14 @@ fn whatsapp(throughput: &Throughput) -> WhatsApp {
     }
 }
 
-pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Value {
+pub fn results(phases: &Phases) -> Value {
+    let Phases {
+        throughput,
+        wal,
+        overload: overload_phase,
+        small,
+        large,
+    } = *phases;
     let h = headline(throughput);
     let ratio = |name: &str| large.p50(name) / small.p50(name);
     let mut out = Map::new();
@@ -95,6 +310,64 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     put("floor_server_cpu_us", round(h.floor_cpu_us, 1));
     put("ingest_server_cpu_us", round(h.ingest_cpu_us, 1));
     put("duplicate_server_cpu_us", round(h.duplicate_cpu_us, 1));
+    put(
+        "writer_cpu_us_per_message",
+        round(h.writer_cpu_us_per_message, 1),
+    );
+    put(
+        "writer_deferred_cpu_us_per_message",
+        round(h.writer_deferred_cpu_us_per_message, 1),
+    );
+    put(
+        "ingest_cpu_us_per_message_total",
+        round(h.ingest_cpu_us_per_message_total, 1),
+    );
+    put(
+        "ingest_cpu_over_get_cpu",
+        round(h.ingest_cpu_over_get_cpu, 2),
+    );
+    put(
+        "messages_per_commit",
+        h.messages_per_commit.map_or(Value::Null, |n| round(n, 1)),
+    );
+    let per_wal_message = |bytes: u64| bytes as f64 / wal.created as f64;
+    put(
+        "wal_bytes_per_message",
+        round(per_wal_message(wal.during), 0),
+    );
+    put(
+        "wal_deferred_bytes_per_message",
+        round(per_wal_message(wal.deferred), 0),
+    );
+    put("wal_run_messages", json!(wal.created));
+    put("wal_run_no_errors", json!(wal.no_errors));
+    let o = overload(overload_phase);
+    put("overload_connections", json!(OVERLOAD_CONNECTIONS));
+    put("overload_rps", round(o.rps, 0));
+    put("overload_p99_ms", round(o.p99_ms, 3));
+    put("overload_ok_p99_ms", round(o.ok_p99_ms, 3));
+    put("overload_peak_rss_mb", round(overload_phase.peak_rss_mb, 1));
+    put("overload_errors", json!(o.errors));
+    put("overload_shed", json!(o.shed));
+    put(
+        "overload_statuses",
+        json!(
+            overload_phase
+                .outcome
+                .statuses
+                .iter()
+                .map(|(status, n)| (status.to_string(), json!(*n)))
+                .collect::<Map<String, Value>>()
+        ),
+    );
+    put(
+        "overload_connection_errors",
+        json!(overload_phase.outcome.failures),
+    );
+    put(
+        "overload_server_max_open_files",
+        json!(overload_phase.max_open_files),
+    );
     let (rows, took) = throughput
         .indexed
         .iter()
@@ -135,6 +408,9 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     );
     for (key, name) in [
         ("messages", "first_page"),
+        ("from", "from"),
+        ("since_recent", "since_recent"),
+        ("since_half", "since_half"),
         ("search", "q_rare"),
         ("search_common", "q_common"),
         ("stats", "stats"),
@@ -143,6 +419,10 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
         put(&format!("{key}_p50_ms_1m"), round(large.p50(name), 3));
         put(&format!("{key}_1m_over_1k"), round(ratio(name), 2));
     }
+    put(
+        "search_common_first_ms_1m",
+        round(large.first("q_common"), 3),
+    );
     let peak = throughput
         .peak_rss_mb
         .max(small.peak_rss_mb)
@@ -165,6 +445,8 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
                     "path_1m": l.path,
                     "p50_ms_1k": round(s.p50_ms, 3),
                     "p50_ms_1m": round(l.p50_ms, 3),
+                    "first_ms_1k": round(s.first_ms, 3),
+                    "first_ms_1m": round(l.first_ms, 3),
                     "1m_over_1k": round(l.p50_ms / s.p50_ms, 2),
                     "total_1k": s.total,
                     "total_1m": l.total,
@@ -197,6 +479,21 @@ pub fn results(throughput: &Throughput, small: &Queries, large: &Queries) -> Val
     put("rows_large", json!(large.rows));
     put("fill_seconds_1m", round(large.fill.as_secs_f64(), 1));
     put("log_bytes_ingest_server", json!(throughput.log_bytes));
+    let judged: Vec<Value> = targets(&out)
+        .into_iter()
+        .map(|(target, value, met)| {
+            json!({
+                "key": target.key,
+                "bound": target.bound,
+                "at_least": target.at_least,
+                "value": value,
+                "met": met,
+            })
+        })
+        .collect();
+    let missed = judged.iter().filter(|t| t["met"] != json!(true)).count();
+    out.insert("targets".to_string(), json!(judged));
+    out.insert("targets_missed".to_string(), json!(missed));
     Value::Object(out)
 }
 
@@ -261,13 +558,14 @@ fn right_align(table: &mut Table, from: usize) {
     }
 }
 
-pub fn print(
-    settings: &Value,
-    throughput: &Throughput,
-    small: &Queries,
-    large: &Queries,
-    results: &Value,
-) {
+pub fn print(settings: &Value, phases: &Phases, results: &Value) {
+    let Phases {
+        throughput,
+        wal,
+        overload: overload_phase,
+        small,
+        large,
+    } = *phases;
     let h = headline(throughput);
     println!();
     println!("Benchmark settings: {settings}");
@@ -338,6 +636,80 @@ pub fn print(
     right_align(&mut deliveries, 1);
     println!("{deliveries}");
     println!();
+    let mut writer = table(&[
+        &format!("where a new message's cost goes (concurrency {CONCURRENCY}, median of rounds)"),
+        "value",
+    ]);
+    let rows = [
+        (
+            "writer thread CPU per new message, during the run",
+            format!("{:.1} us", h.writer_cpu_us_per_message),
+        ),
+        (
+            "writer thread CPU per new message, deferred (after the run, until idle)",
+            format!("{:.1} us", h.writer_deferred_cpu_us_per_message),
+        ),
+        (
+            "server CPU per new message, deferred part included",
+            format!("{:.1} us", h.ingest_cpu_us_per_message_total),
+        ),
+        (
+            "server CPU per GET /health/live",
+            format!("{:.1} us", h.floor_cpu_us),
+        ),
+        (
+            "new message over GET, server CPU (per round)",
+            format!("{:.2}", h.ingest_cpu_over_get_cpu),
+        ),
+        (
+            "messages per commit (storage_commit_batch_messages)",
+            h.messages_per_commit
+                .map_or("not published".to_string(), |n| format!("{n:.1}")),
+        ),
+        (
+            "write-ahead log per new message (own run, no checkpoints)",
+            format!(
+                "{:.0} bytes (+{:.0} deferred), {} messages",
+                wal.during as f64 / wal.created as f64,
+                wal.deferred as f64 / wal.created as f64,
+                wal.created
+            ),
+        ),
+    ];
+    for (name, value) in rows {
+        writer.add_row(vec![name.to_string(), value]);
+    }
+    right_align(&mut writer, 1);
+    println!("{writer}");
+    println!();
+    let o = overload(overload_phase);
+    let mut overloaded = table(&[
+        "overload (fresh server)",
+        "200/s",
+        "p99 ms (all, 200s)",
+        "peak RSS MiB",
+        "errors",
+        "shed (503 + Retry-After)",
+        "statuses",
+    ]);
+    overloaded.add_row(vec![
+        format!(
+            "{OVERLOAD_CONNECTIONS} connections, {:.0} s",
+            overload_phase.outcome.elapsed.as_secs_f64()
+        ),
+        format!("{:.0}", o.rps),
+        format!("{:.2}, {:.2}", o.p99_ms, o.ok_p99_ms),
+        format!("{:.1}", overload_phase.peak_rss_mb),
+        format!(
+            "{} ({} connection)",
+            o.errors, overload_phase.outcome.failures
+        ),
+        format!("{}", o.shed),
+        format!("{:?}", overload_phase.outcome.statuses),
+    ]);
+    right_align(&mut overloaded, 1);
+    println!("{overloaded}");
+    println!();
     let mut reads = table(&[
         "query (p50, one client)",
         "1k rows ms",
@@ -350,7 +722,7 @@ pub fn print(
         reads.add_row(vec![
             s.name.to_string(),
             format!("{:.3}", s.p50_ms),
-            format!("{:.3}", l.p50_ms),
+            format!("{:.3} (first {:.3})", l.p50_ms, l.first_ms),
             format!("{:.1}", l.p50_ms / s.p50_ms),
             format!("{}", s.total),
             format!("{}", l.total),
@@ -409,4 +781,23 @@ pub fn print(
         format!("{:.1} s", large.fill.as_secs_f64()),
     ]);
     println!("{other}");
+    println!();
+    let mut goals = table(&["target", "value", "met"]);
+    let Value::Object(map) = results else {
+        unreachable!("results are an object")
+    };
+    for (target, value, met) in targets(map) {
+        goals.add_row(vec![
+            describe(target),
+            value.map_or("none".to_string(), |v| format!("{v}")),
+            match met {
+                Some(true) => "met",
+                Some(false) => "MISSED",
+                None => "no figure",
+            }
+            .to_string(),
+        ]);
+    }
+    right_align(&mut goals, 1);
+    println!("{goals}");
 }

@@ -30,6 +30,11 @@ pub struct Server {
 impl Server {
     /// Starts `app serve` on `database` and waits until it is ready.
     pub async fn start(database: &Path) -> Self {
+        Self::start_with(database, &[]).await
+    }
+
+    /// The same, with more environment variables for `app serve`.
+    pub async fn start_with(database: &Path, extra_env: &[(&str, &str)]) -> Self {
         let started = Instant::now();
         // `BENCH_APP` runs another build of the same program (one with symbols, to profile).
         let program = std::env::var_os("BENCH_APP").unwrap_or(env!("CARGO_BIN_EXE_app").into());
@@ -43,6 +48,7 @@ impl Server {
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("LOG_LEVEL", "INFO")
+            .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -99,6 +105,29 @@ impl Server {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmHWM is reported");
         kib / 1024.0
+    }
+
+    /// The process's soft limit on open files (`Max open files` in `/proc/PID/limits`);
+    /// `None` when unlimited or unreadable.
+    pub fn max_open_files(&self) -> Option<u64> {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.child.id())).ok()?;
+        let line = limits
+            .lines()
+            .find_map(|line| line.strip_prefix("Max open files"))?;
+        line.split_whitespace().next()?.parse().ok()
+    }
+
+    /// The server's `/metrics` page (Prometheus text format); `None` if it does not answer 200.
+    pub async fn metrics(&self) -> Option<String> {
+        match client::once(self.address, &Prepared::get("/metrics")).await {
+            Some((200, body)) => String::from_utf8(body.to_vec()).ok(),
+            _ => None,
+        }
+    }
+
+    /// CPU time used so far by the thread (or threads) called `name`.
+    pub fn thread_cpu(&self, name: &str) -> Duration {
+        self.cpu_by_thread().get(name).copied().unwrap_or_default()
     }
 
     /// CPU time used so far by each kind of thread (tokio workers, the SQLite writer…), by name
