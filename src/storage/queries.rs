@@ -76,10 +76,11 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
         None => (0, Vec::new()),
         Some(filter) => {
             let search = query.filters.q.as_deref().and_then(search::trigram_query);
-            let total = match &search {
-                Some(trigrams) => count_candidates(&tx, trigrams, &filter)?,
-                None => count(&tx, &query.filters, &filter)?,
-            };
+            let search::SearchTotal { total, remembered } =
+                search::remembered_total(&tx, &query.filters, || match &search {
+                    Some(trigrams) => count_candidates(&tx, trigrams, &filter),
+                    None => count(&tx, &query.filters, &filter),
+                })?;
             let plan = match (&query.filters.q, &search) {
                 (None, _) => None,
                 (Some(_), None) => Some(SearchPlan::Scan),
@@ -90,7 +91,7 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
                 (Some(_), Some(_)) => Some(SearchPlan::Index),
             };
             if let (Some(plan), Some(q)) = (plan, &query.filters.q) {
-                log_search_plan(&tx, plan, q, search.as_deref(), total, query)?;
+                log_search_plan(&tx, plan, q, search.as_deref(), total, remembered, query)?;
             }
             let data = if query.offset >= total {
                 Vec::new()
@@ -138,7 +139,8 @@ impl SearchPlan {
 
 /// One `DEBUG` line per search naming its plan, so that an operator can see why a search was
 /// slow: the plan, how many rows the index handed over as candidates, how many matched, and the
-/// needle's length (never the needle: it is a piece of someone's message). The candidate count
+/// needle's length (never the needle: it is a piece of someone's message), and whether the
+/// total was `counted` or `remembered` (see [`search::remembered_total`]). The candidate count
 /// costs a query of its own, so it is made only when the line is written.
 fn log_search_plan(
     conn: &Connection,
@@ -146,6 +148,7 @@ fn log_search_plan(
     q: &str,
     trigrams: Option<&str>,
     total: i64,
+    remembered: bool,
     query: &ListQuery,
 ) -> Result<(), StorageError> {
     if !tracing::enabled!(tracing::Level::DEBUG) {
@@ -165,6 +168,7 @@ fn log_search_plan(
         trigrams = trigrams.map_or(0, |t| t.matches(" AND ").count() + 1),
         candidates,
         matches = total,
+        total = if remembered { "remembered" } else { "counted" },
         offset = query.offset,
         limit = query.limit,
         "search plan"

@@ -581,13 +581,14 @@ async fn at_debug_each_search_logs_the_plan_it_chose_and_its_candidates() {
         [
             // Few matches among the candidates: their keys sorted.
             serde_json::json!({"plan": "index", "needle_chars": 5, "trigrams": 2,
-                "candidates": 6, "matches": 5, "offset": 0, "limit": 50}),
-            // Most rows match and the page is near the start: read in order instead.
+                "candidates": 6, "matches": 5, "total": "counted", "offset": 0, "limit": 50}),
+            // Most rows match and the page is near the start: read in order instead. The same
+            // needle folded, nothing stored since: its total is remembered.
             serde_json::json!({"plan": "index_count_then_scan", "needle_chars": 5, "trigrams": 2,
-                "candidates": 6, "matches": 5, "offset": 2, "limit": 1}),
+                "candidates": 6, "matches": 5, "total": "remembered", "offset": 2, "limit": 1}),
             // Under three characters: no trigram, every row is a candidate.
             serde_json::json!({"plan": "scan", "needle_chars": 2, "trigrams": 0,
-                "candidates": 7, "matches": 6, "offset": 1, "limit": 50}),
+                "candidates": 7, "matches": 6, "total": "counted", "offset": 1, "limit": 50}),
         ],
         "one line per search, none for a listing without q"
     );
@@ -597,4 +598,195 @@ async fn at_debug_each_search_logs_the_plan_it_chose_and_its_candidates() {
 async fn at_info_searches_log_no_plan() {
     let lines = search_plan_lines("INFO", &["q=zebra", "q=ze"]).await;
     assert_eq!(lines, Vec::<Value>::new());
+}
+
+/// A server (the real binary, at `DEBUG`) over `db`, asked searches and sent messages in
+/// turn; its `search plan` lines say whether each total was counted or remembered.
+struct LoggedServer {
+    server: ServerProcess,
+    db: std::path::PathBuf,
+}
+
+impl LoggedServer {
+    fn start(db: &Path) -> Self {
+        let server = ServerProcess::start(&[
+            ("WEBHOOK_SECRET", SECRET),
+            ("DATABASE_URL", &database_url(db)),
+            ("LOG_LEVEL", "DEBUG"),
+        ]);
+        Self {
+            server,
+            db: db.to_path_buf(),
+        }
+    }
+
+    /// The `total` of `GET /messages?q=…`.
+    async fn total(&self, q: &str) -> i64 {
+        let response = reqwest::get(format!("{}/messages?q={}", self.server.url, encode(q)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "q={q:?}");
+        let page: Value = response.json().await.unwrap();
+        page["total"].as_i64().unwrap()
+    }
+
+    /// Stores a message through `POST /webhook`, then waits until the writer has indexed it:
+    /// that is a commit too, and the searches after it should see no other.
+    async fn store(&self, id: &str, ts: &str, text: &str) {
+        let body = message(id, "+919876543210", ts, Some(text)).to_string();
+        let response = reqwest::Client::new()
+            .post(format!("{}/webhook", self.server.url))
+            .header("Content-Type", "application/json")
+            .header(
+                "X-Signature",
+                webhook_receiver::signature::sign(SECRET.as_bytes(), body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-webhook-result"], "created");
+        let storage = ReadOnlyStorage::open_existing(&Location::File(self.db.clone())).unwrap();
+        for _ in 0..1000 {
+            if storage.unindexed_rows().unwrap() == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the writer left rows unindexed");
+    }
+
+    /// Stops the server; `(matches, "counted" or "remembered")` of each search, in order.
+    fn stop(self) -> Vec<(i64, String)> {
+        self.server.signal("TERM");
+        let (status, lines, stderr) = self.server.wait_for_exit(PATIENCE);
+        assert!(status.success(), "{stderr}");
+        lines
+            .iter()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .filter(|line| line["msg"] == "search plan")
+            .map(|line| {
+                (
+                    line["matches"].as_i64().unwrap(),
+                    line["total"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A database file in `dir` holding `texts` (all indexed), stored in this order.
+fn indexed_database(dir: &Path, texts: &[(&str, &str)]) -> std::path::PathBuf {
+    let db = dir.join("app.db");
+    let stored: Vec<NewMessage> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (ts, text))| new_message(&format!("r{i}"), ts, Some(text)))
+        .collect();
+    insert_directly(&db, &stored);
+    index_everything(&db);
+    db
+}
+
+fn counted(matches: i64) -> (i64, String) {
+    (matches, "counted".to_string())
+}
+
+fn remembered(matches: i64) -> (i64, String) {
+    (matches, "remembered".to_string())
+}
+
+#[tokio::test]
+async fn a_search_asked_again_is_remembered_whatever_the_case_until_a_message_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = indexed_database(
+        dir.path(),
+        &[
+            ("2025-01-15T10:00:00Z", "Hello 1"),
+            ("2025-01-15T10:00:01Z", "hello 2"),
+            ("2025-01-15T10:00:02Z", "nothing"),
+            ("2025-01-15T10:00:03Z", "HELLO 3"),
+        ],
+    );
+    let server = LoggedServer::start(&db);
+    let mut totals = Vec::new();
+    for q in ["hello", "HELLO", "hElLo", "he", "HE"] {
+        totals.push(server.total(q).await);
+    }
+    server
+        .store("new", "2025-01-15T10:00:04Z", "well, hello there")
+        .await;
+    for q in ["Hello", "hello", "He", "he"] {
+        totals.push(server.total(q).await);
+    }
+    assert_eq!(totals, [3, 3, 3, 3, 3, 4, 4, 4, 4]);
+    assert_eq!(
+        server.stop(),
+        [
+            counted(3),
+            // The needle folded: one entry for every case of it.
+            remembered(3),
+            remembered(3),
+            // Under three characters (no index query): remembered the same way.
+            counted(3),
+            remembered(3),
+            // A message was stored: every total is counted again, then remembered.
+            counted(4),
+            remembered(4),
+            counted(4),
+            remembered(4),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_prune_by_another_process_makes_searches_count_again_even_when_rowids_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    // The old message is stored last: it holds the highest rowid, which the prune frees and the
+    // next message takes again, so that the newest rowid and the number of rows are both what
+    // they were before the prune while the rows that match are not.
+    let db = indexed_database(
+        dir.path(),
+        &[
+            ("2025-01-15T10:00:00Z", "hello a"),
+            ("2025-01-15T10:00:01Z", "hello b"),
+            ("2025-01-15T10:00:02Z", "other"),
+            ("2020-01-01T00:00:00Z", "hello from long ago"),
+        ],
+    );
+    let server = LoggedServer::start(&db);
+    let mut totals = vec![server.total("hello").await, server.total("hello").await];
+    let run = run_app(
+        &[("DATABASE_URL", &database_url(&db))],
+        &["prune", "--before", "2021-01-01T00:00:00Z", "--json"],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    totals.push(server.total("hello").await);
+    totals.push(server.total("hello").await);
+    server
+        .store("after", "2025-01-15T10:00:05Z", "no greeting")
+        .await;
+    let rows_and_newest: (i64, i64) = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*), max(rowid) FROM messages", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(rows_and_newest, (4, 4), "the freed rowid was taken again");
+    totals.push(server.total("hello").await);
+    totals.push(server.total("hello").await);
+    assert_eq!(totals, [3, 3, 2, 2, 2, 2]);
+    assert_eq!(
+        server.stop(),
+        [
+            counted(3),
+            remembered(3),
+            counted(2),
+            remembered(2),
+            counted(2),
+            remembered(2),
+        ]
+    );
 }
