@@ -64,10 +64,10 @@ pub(crate) fn delete_older(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let listed_through = listing::listed_through(&tx)?;
     let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
-    let read = |sql: &str, mark: i64| -> Result<Vec<Doomed>, StorageError> {
+    let read = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<Doomed>, StorageError> {
         Ok(tx
             .prepare_cached(sql)?
-            .query_map(params![upper, limit, mark], |row| {
+            .query_map(args, |row| {
                 Ok(Doomed {
                     rowid: row.get(0)?,
                     from: row.get(1)?,
@@ -80,13 +80,13 @@ pub(crate) fn delete_older(
     // The oldest listed rows (from the index) and the oldest unlisted ones, merged.
     let mut doomed = read(
         "SELECT rowid, from_msisdn, ts_key, text FROM messages
-          WHERE listed AND ts_key < ?1 AND ?3 = ?3 ORDER BY ts_key LIMIT ?2",
-        listed_through,
+          WHERE listed AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
+        params![upper, limit],
     )?;
     doomed.extend(read(
         "SELECT rowid, from_msisdn, ts_key, text FROM messages
           WHERE rowid > ?3 AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
-        listed_through,
+        params![upper, limit, listed_through],
     )?);
     doomed.sort_by(|a, b| a.ts_key.cmp(&b.ts_key).then(a.rowid.cmp(&b.rowid)));
     doomed.truncate(max_rows);

@@ -674,7 +674,7 @@ mod tests {
         let prune = plan(
             &conn,
             "SELECT rowid, from_msisdn, ts_key, text FROM messages
-              WHERE listed AND ts_key < ?1 AND ?3 = ?3 ORDER BY ts_key LIMIT ?2",
+              WHERE listed AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
         );
         assert!(prune.contains("INDEX messages_by_ts"), "{prune}");
     }
