@@ -1,16 +1,15 @@
 //! The sums that let `/stats`, unfiltered and sender-only totals, and `since` totals answer
 //! without counting rows: `totals`, `sender_counts`, `top_senders` and `time_counts` (see the
-//! migrations). They are brought up to date once per inserted batch, in the inserting
-//! transaction, by [`add`]: the writer's batches and bulk loads both go through
-//! [`super::insert::insert_messages`], which calls it. Rows deleted by a prune are taken out
-//! again by [`remove`], in the deleting transaction ([`super::prune::delete_older`]).
+//! migrations). They count the listed rows (see [`super::listing`]): [`add`] takes rows in when
+//! they are listed, in the listing transaction; rows deleted by a prune are taken out again by
+//! [`remove`], in the deleting transaction ([`super::prune::delete_older`]), when they were
+//! listed. Reads add the rows not yet listed themselves.
 
 use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::error::StorageError;
-use crate::message::NewMessage;
 
 /// How many senders `/stats` lists, and so how many `top_senders` keeps.
 pub(crate) const TOP_SENDERS: i64 = 10;
@@ -19,19 +18,25 @@ pub(crate) const TOP_SENDERS: i64 = 10;
 const DAY_PREFIX: usize = 10;
 const MINUTE_PREFIX: usize = 16;
 
-/// Counts `created` (messages just inserted, none of them before) into every aggregate.
-pub(crate) fn add(conn: &Connection, created: &[&NewMessage]) -> Result<(), StorageError> {
-    if created.is_empty() {
-        return Ok(());
-    }
+/// Counts `created` (the sender and `ts_key` of each message being listed, none of them counted
+/// before) into every aggregate.
+pub(crate) fn add<'a>(
+    conn: &Connection,
+    created: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), StorageError> {
     let mut by_sender: BTreeMap<&str, i64> = BTreeMap::new();
     let mut by_prefix: BTreeMap<(usize, &str), i64> = BTreeMap::new();
-    for message in created {
-        *by_sender.entry(message.from.as_str()).or_default() += 1;
+    let mut messages = 0i64;
+    for (sender, ts_key) in created {
+        messages += 1;
+        *by_sender.entry(sender).or_default() += 1;
         for length in [DAY_PREFIX, MINUTE_PREFIX] {
-            let prefix = message.ts_key.get(..length).unwrap_or(&message.ts_key);
+            let prefix = ts_key.get(..length).unwrap_or(ts_key);
             *by_prefix.entry((length, prefix)).or_default() += 1;
         }
+    }
+    if messages == 0 {
+        return Ok(());
     }
 
     // Each sender's count before and after. (An upsert with RETURNING would say the same in one
@@ -55,7 +60,7 @@ pub(crate) fn add(conn: &Connection, created: &[&NewMessage]) -> Result<(), Stor
         }
     }
     conn.prepare_cached("UPDATE totals SET messages = messages + ?1, senders = senders + ?2")?
-        .execute(params![created.len() as i64, new_senders])?;
+        .execute(params![messages, new_senders])?;
     {
         let mut upsert = conn.prepare_cached(
             "INSERT INTO time_counts (prefix_length, prefix, message_count) VALUES (?1, ?2, ?3)
@@ -190,7 +195,7 @@ pub(crate) mod tests {
     use rusqlite::Connection;
 
     use crate::message::NewMessage;
-    use crate::storage::{insert, migrations};
+    use crate::storage::{insert, listing, migrations};
 
     fn message(i: usize, from: &str, ts: &str) -> NewMessage {
         let body = serde_json::json!({
@@ -269,6 +274,7 @@ pub(crate) mod tests {
                 .collect();
             let tx = conn.transaction().unwrap();
             insert::insert_messages(&tx, &messages, "2025-01-01T00:00:00.000Z").unwrap();
+            listing::list_in(&tx, usize::MAX).unwrap();
             tx.commit().unwrap();
             for (kept, counted) in sums_and_counts(&conn) {
                 assert_eq!(kept, counted, "after batch {batch}");

@@ -9,7 +9,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::connection::{self, Filename};
 use super::error::StorageError;
 use super::insert::{Insertion, insert_messages};
-use super::{migrations, search};
+use super::{listing, migrations, search};
 use crate::config::Location;
 use crate::message::NewMessage;
 use crate::timestamp;
@@ -45,6 +45,8 @@ impl BulkLoad {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let insertions = insert_messages(&tx, messages, &timestamp::now_iso())?;
+        // Listed in the same transaction: a loaded database has no tail for reads to merge.
+        listing::list_in(&tx, usize::MAX)?;
         tx.commit()?;
         Ok(insertions)
     }

@@ -1,11 +1,10 @@
 //! Storing messages exactly once, the one way every row is stored: by the writer's batches
 //! and by bulk loads alike. The database enforces it (`message_id` is the primary key; insert or
-//! ignore, then look at the change count; never check, then insert), and the aggregates are
-//! counted in the same transaction.
+//! ignore, then look at the change count; never check, then insert). A row is stored unlisted:
+//! the listing indexes and the aggregates take it in later ([`super::listing`]).
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::aggregates;
 use super::error::StorageError;
 use crate::message::NewMessage;
 
@@ -19,8 +18,8 @@ pub enum Insertion {
 }
 
 /// Inserts `messages` on `conn`, inside the caller's transaction: insert-or-ignore, and for each
-/// message that was already stored, whether the stored copy differs; then counts the new rows
-/// into the aggregates ([`aggregates::add`]).
+/// message that was already stored, whether the stored copy differs. New rows are unlisted
+/// (`listed = 0`): nothing but the table and its primary key is written for them.
 pub(crate) fn insert_messages<'a>(
     conn: &Connection,
     messages: impl IntoIterator<Item = &'a NewMessage>,
@@ -28,13 +27,12 @@ pub(crate) fn insert_messages<'a>(
 ) -> Result<Vec<Insertion>, StorageError> {
     let mut insert = conn.prepare_cached(
         "INSERT INTO messages
-             (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, listed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)
          ON CONFLICT (message_id) DO NOTHING",
     )?;
     let messages = messages.into_iter();
     let mut insertions = Vec::with_capacity(messages.size_hint().0);
-    let mut created = Vec::with_capacity(messages.size_hint().0);
     for m in messages {
         let changed = insert.execute(params![
             m.message_id,
@@ -46,7 +44,6 @@ pub(crate) fn insert_messages<'a>(
             m.ts_key
         ])?;
         insertions.push(if changed == 1 {
-            created.push(m);
             Insertion::Created
         } else {
             Insertion::Duplicate {
@@ -54,7 +51,6 @@ pub(crate) fn insert_messages<'a>(
             }
         });
     }
-    aggregates::add(conn, &created)?;
     Ok(insertions)
 }
 

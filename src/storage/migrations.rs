@@ -171,3 +171,72 @@ pub fn migration_status(location: &Location) -> Result<MigrationStatus, OpenErro
 fn file_of(location: &Location) -> Result<&Path, OpenError> {
     location.path().ok_or(OpenError::InMemory)
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::embedded;
+    use crate::storage::aggregates::tests::sums_and_counts;
+    use crate::storage::{listing, queries};
+
+    #[test]
+    fn rows_stored_before_listing_existed_count_as_listed_after_it() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(3))
+            .run(&mut conn)
+            .unwrap();
+        // Rows as a version-3 writer left them: in the table, counted in the sums.
+        conn.execute_batch(
+            "INSERT INTO messages
+                 (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key)
+             VALUES ('a', '+1', '+2', '2025-01-01T00:00:00Z', 'x', 'now', '2025-01-01T00:00:00.000000000Z'),
+                    ('b', '+1', '+2', '2025-01-03T00:00:00Z', NULL, 'now', '2025-01-03T00:00:00.000000000Z'),
+                    ('c', '+3', '+2', '2025-01-02T00:00:00Z', 'y', 'now', '2025-01-02T00:00:00.000000000Z');
+             INSERT INTO sender_counts VALUES ('+1', 2), ('+3', 1);
+             INSERT INTO top_senders VALUES ('+1', 2), ('+3', 1);
+             UPDATE totals SET messages = 3, senders = 2;
+             INSERT INTO time_counts
+             SELECT 10, substr(ts_key, 1, 10), count(*) FROM messages GROUP BY 2
+             UNION ALL
+             SELECT 16, substr(ts_key, 1, 16), count(*) FROM messages GROUP BY 2;",
+        )
+        .unwrap();
+        super::run(&mut conn).unwrap();
+        assert_eq!(super::current_version(&conn).unwrap(), Some(4));
+        assert_eq!(listing::listed_through(&conn).unwrap(), 3);
+        assert_eq!(listing::backlog(&conn).unwrap(), 0);
+        let unlisted: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages WHERE NOT listed",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(unlisted, 0);
+        let partial: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+                   AND name IN ('messages_by_ts', 'messages_by_sender')
+                   AND sql LIKE '%WHERE listed'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(partial, 2);
+        for (kept, counted) in sums_and_counts(&conn) {
+            assert_eq!(kept, counted);
+        }
+        let stats = queries::stats(&conn).unwrap();
+        assert_eq!(stats.total_messages, 3);
+        assert_eq!(
+            stats.first_message_ts.as_deref(),
+            Some("2025-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            stats.last_message_ts.as_deref(),
+            Some("2025-01-03T00:00:00Z")
+        );
+    }
+}

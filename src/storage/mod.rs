@@ -18,7 +18,8 @@
 //! - `readers`: the pool of read-only connections;
 //! - `writer`: the one writer thread and its group commit;
 //! - `insert`: storing messages exactly once, the one way every row is stored;
-//! - `aggregates`: the sums behind `/stats` and some totals, kept per inserted or deleted batch;
+//! - `listing`: rows enter the listing indexes and the aggregates after their acknowledgement;
+//! - `aggregates`: the sums behind `/stats` and some totals, kept per listed or deleted batch;
 //! - `prune`: deleting old messages, the one way rows leave, and [`Retention`];
 //! - `backup`: the online backup and the check of the copy;
 //! - `queries`: the reads behind `/messages` and `/stats`;
@@ -42,6 +43,7 @@ pub(crate) mod connection;
 pub(crate) mod error;
 pub(crate) mod file_identity;
 pub(crate) mod insert;
+pub(crate) mod listing;
 pub(crate) mod migrations;
 pub(crate) mod prune;
 pub(crate) mod queries;

@@ -23,7 +23,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use super::connection::{self, Filename};
 use super::error::{OpenError, StorageError};
 use super::search::search_fold;
-use super::{aggregates, migrations};
+use super::{aggregates, listing, migrations, queries};
 use crate::config::Location;
 use crate::timestamp::{KeyBound, instant_key};
 
@@ -62,23 +62,34 @@ pub(crate) fn delete_older(
     // Immediate: take the write lock first, so that a busy database is waited for rather than
     // failing on a snapshot another writer moved past.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let doomed: Vec<Doomed> = tx
-        .prepare_cached(
-            "SELECT rowid, from_msisdn, ts_key, text FROM messages
-              WHERE ts_key < ?1 ORDER BY ts_key LIMIT ?2",
-        )?
-        .query_map(
-            params![upper, i64::try_from(max_rows).unwrap_or(i64::MAX)],
-            |row| {
+    let listed_through = listing::listed_through(&tx)?;
+    let limit = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    let read = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<Vec<Doomed>, StorageError> {
+        Ok(tx
+            .prepare_cached(sql)?
+            .query_map(args, |row| {
                 Ok(Doomed {
                     rowid: row.get(0)?,
                     from: row.get(1)?,
                     ts_key: row.get(2)?,
                     text: row.get(3)?,
                 })
-            },
-        )?
-        .collect::<Result<_, _>>()?;
+            })?
+            .collect::<Result<_, _>>()?)
+    };
+    // The oldest listed rows (from the index) and the oldest unlisted ones, merged.
+    let mut doomed = read(
+        "SELECT rowid, from_msisdn, ts_key, text FROM messages
+          WHERE listed AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
+        params![upper, limit],
+    )?;
+    doomed.extend(read(
+        "SELECT rowid, from_msisdn, ts_key, text FROM messages
+          WHERE rowid > ?3 AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
+        params![upper, limit, listed_through],
+    )?);
+    doomed.sort_by(|a, b| a.ts_key.cmp(&b.ts_key).then(a.rowid.cmp(&b.rowid)));
+    doomed.truncate(max_rows);
     if doomed.is_empty() {
         return Ok(0);
     }
@@ -99,12 +110,15 @@ pub(crate) fn delete_older(
             delete.execute([row.rowid])?;
         }
     }
+    // Only listed rows were counted: an unlisted one leaves nothing to take out.
     aggregates::remove(
         &tx,
         doomed
             .iter()
+            .filter(|row| row.rowid <= listed_through)
             .map(|row| (row.from.as_str(), row.ts_key.as_str())),
     )?;
+    listing::lower_mark_after_delete(&tx)?;
     tx.prepare_cached(
         "UPDATE search_progress
             SET indexed_through = (SELECT coalesce(max(rowid), 0) FROM messages)
@@ -121,15 +135,21 @@ pub(crate) fn count_older(conn: &Connection, bound: &KeyBound) -> Result<i64, St
         return Ok(0);
     };
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM messages WHERE ts_key < ?1")?
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM messages WHERE listed AND ts_key < ?1)
+                  + (SELECT count(*) FROM messages
+                      WHERE rowid > (SELECT listed_through FROM list_progress)
+                        AND ts_key < ?1)",
+        )?
         .query_row([upper], |row| row.get(0))?)
 }
 
 /// How many messages are stored.
 fn stored(conn: &Connection) -> Result<i64, StorageError> {
-    Ok(conn
-        .prepare_cached("SELECT messages FROM totals")?
-        .query_row([], |row| row.get(0))?)
+    let tx = conn.unchecked_transaction()?;
+    let stored = queries::stored_messages(&tx)?;
+    tx.finish()?;
+    Ok(stored)
 }
 
 /// The instant `age` before `now`; `None` when that is before any date there can be.
@@ -261,7 +281,7 @@ mod tests {
     use crate::message::NewMessage;
     use crate::storage::aggregates::tests::sums_and_counts;
     use crate::storage::connection::{self, Filename};
-    use crate::storage::{insert, migrations, search};
+    use crate::storage::{insert, listing, migrations, search};
     use crate::timestamp::{KeyBound, instant_key, parse_instant};
 
     fn message(id: &str, from: &str, ts: &str, text: Option<&str>) -> NewMessage {
@@ -274,6 +294,7 @@ mod tests {
     fn store(conn: &mut Connection, messages: &[NewMessage]) {
         let tx = conn.transaction().unwrap();
         insert::insert_messages(&tx, messages, "2025-01-01T00:00:00.000Z").unwrap();
+        listing::list_in(&tx, usize::MAX).unwrap();
         tx.commit().unwrap();
     }
 

@@ -1,5 +1,9 @@
 //! The reads: one implementation each for `/messages` and `app list`, `/stats` and `app stats`.
 //! Both run in one read transaction, so a page and its `total` see the same snapshot.
+//!
+//! Every read is the listed rows (the partial listing indexes, `AND listed`, and the aggregates)
+//! merged with the tail, the rows not listed yet (`rowid > listed_through`, a short rowid range;
+//! see [`super::listing`]): so every answer is exact whenever listing runs.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, params, params_from_iter};
@@ -7,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregates::TOP_SENDERS;
 use super::error::StorageError;
-use super::search;
+use super::{listing, search};
 use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
 
@@ -98,9 +102,9 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
             } else {
                 match (&search, plan) {
                     (Some(trigrams), Some(SearchPlan::Index)) => {
-                        page(&tx, query, &filter, Some(trigrams))?
+                        page_of_candidates(&tx, query, &filter, trigrams)?
                     }
-                    _ => page(&tx, query, &filter, None)?,
+                    _ => page_in_order(&tx, query, &filter)?,
                 }
             };
             (total, data)
@@ -158,9 +162,7 @@ fn log_search_plan(
         Some(trigrams) => conn
             .prepare_cached(&format!("SELECT count(*) FROM ({})", search::CANDIDATES))?
             .query_row([trigrams], |row| row.get(0))?,
-        None => conn
-            .prepare_cached("SELECT messages FROM totals")?
-            .query_row([], |row| row.get(0))?,
+        None => stored_messages(conn)?,
     };
     tracing::debug!(
         plan = plan.name(),
@@ -186,28 +188,22 @@ fn candidates_from() -> String {
     )
 }
 
-/// One page of the rows matching `filter`: read in listing order from an index, stopping at the
-/// page's end, or, given `trigrams`, from the search candidates, sorted.
+/// One page of a search's candidates matching `filter`, sorted.
 ///
 /// Only keys are ever sorted: the inner query orders the matching rows' `(ts_key, message_id,
 /// rowid)` and keeps the page's rowids, and only then are those few rows read whole. Sorting the
 /// whole rows instead put every matching text into SQLite's temporary B-tree (20,000 texts of
 /// 4 KB for a deep page are 80 MB, spilled to a temporary file) and failed with "database or
 /// disk is full" on a container's 16 MiB `/tmp`; the keys of the same rows take about 1 MB.
-fn page(
+/// The candidates are rowids, listed or not, so nothing needs merging.
+fn page_of_candidates(
     conn: &Connection,
     query: &ListQuery,
     filter: &Where,
-    trigrams: Option<&str>,
+    trigrams: &str,
 ) -> Result<Vec<MessageRow>, StorageError> {
     let mut args = Vec::with_capacity(filter.args.len() + 3);
-    let from = match trigrams {
-        Some(trigrams) => {
-            args.push(SqlValue::Text(trigrams.to_string()));
-            candidates_from()
-        }
-        None => "messages".to_string(),
-    };
+    args.push(SqlValue::Text(trigrams.to_string()));
     args.extend(filter.args.iter().cloned());
     args.extend([
         SqlValue::Integer(query.limit),
@@ -215,32 +211,113 @@ fn page(
     ]);
     let sql = format!(
         "SELECT found.message_id, found.from_msisdn, found.to_msisdn, found.ts, found.text
-           FROM (SELECT messages.rowid AS id, ts_key, message_id FROM {from} {}
+           FROM (SELECT messages.rowid AS id, ts_key, message_id FROM {} {}
                   ORDER BY ts_key, message_id LIMIT ? OFFSET ?) AS keys
            CROSS JOIN messages AS found ON found.rowid = keys.id
           ORDER BY keys.ts_key, keys.message_id",
-        filter.sql
+        candidates_from(),
+        filter.sql()
     );
     let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(args), message_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        message_id: row.get(0)?,
+        from: row.get(1)?,
+        to: row.get(2)?,
+        ts: row.get(3)?,
+        text: row.get(4)?,
+    })
+}
+
+/// A row's place in the listing order, and where to read it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ListKey {
+    ts_key: String,
+    message_id: String,
+    rowid: i64,
+}
+
+/// The keys of the rows matching `filter` in listing order, from `sql`'s `FROM ... WHERE`
+/// (`args` first), `LIMIT`ed and `OFFSET` as given (`-1`: no limit).
+fn keys(
+    conn: &Connection,
+    from_where: &str,
+    args: Vec<SqlValue>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ListKey>, StorageError> {
+    let sql = format!(
+        "SELECT rowid, ts_key, message_id FROM messages {from_where}
+          ORDER BY ts_key, message_id LIMIT ? OFFSET ?"
+    );
+    let mut args = args;
+    args.extend([SqlValue::Integer(limit), SqlValue::Integer(offset)]);
+    let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(params_from_iter(args), |row| {
-        Ok(MessageRow {
-            message_id: row.get(0)?,
-            from: row.get(1)?,
-            to: row.get(2)?,
-            ts: row.get(3)?,
-            text: row.get(4)?,
+        Ok(ListKey {
+            rowid: row.get(0)?,
+            ts_key: row.get(1)?,
+            message_id: row.get(2)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of the rows matching `filter`, in listing order: the listed rows read from a
+/// listing index, stopping at the page's end, merged with the matching rows of the tail.
+///
+/// With `t` matching tail rows, the listed rows on the page are among the listed rows from
+/// `s = max(0, offset - t)` to `offset + limit`: at most `t` tail rows come before any of them.
+/// So the listed keys from `s` (`limit + t` of them) and the tail's keys are merged; the first
+/// listed key read is at `s` plus the tail keys before it. When `s > 0`, tail keys before it are
+/// before the page (at most `s - 1 + t < offset`), so they are only counted.
+fn page_in_order(
+    conn: &Connection,
+    query: &ListQuery,
+    filter: &Where,
+) -> Result<Vec<MessageRow>, StorageError> {
+    let mark = listing::listed_through(conn)?;
+    let tail = keys(conn, &filter.tail_sql(), filter.tail_args(mark), -1, 0)?;
+    let t = i64::try_from(tail.len()).unwrap_or(i64::MAX);
+    let start = query.offset.saturating_sub(t).max(0);
+    let listed = keys(
+        conn,
+        &filter.listed_sql(),
+        filter.args.clone(),
+        query.limit.saturating_add(t),
+        start,
+    )?;
+    let (before, tail): (Vec<ListKey>, Vec<ListKey>) = match listed.first() {
+        None if start > 0 => return Ok(Vec::new()),
+        Some(first) if start > 0 => tail.into_iter().partition(|key| key < first),
+        _ => (Vec::new(), tail),
+    };
+    let mut merged = listed;
+    merged.extend(tail);
+    merged.sort_unstable();
+    let base = start.saturating_add(i64::try_from(before.len()).unwrap_or(i64::MAX));
+    let skip = usize::try_from(query.offset.saturating_sub(base).max(0)).unwrap_or(usize::MAX);
+    let take = usize::try_from(query.limit).unwrap_or(0);
+    let mut read = conn.prepare_cached(
+        "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages WHERE rowid = ?1",
+    )?;
+    merged
+        .iter()
+        .skip(skip)
+        .take(take)
+        .map(|key| Ok(read.query_row([key.rowid], message_row)?))
+        .collect()
 }
 
 /// Whether a search's page is cheaper read in listing order (checking each row until the page
 /// is full: about `(offset + limit) * rows / total` rows) than from its `total` candidates
 /// sorted. Many matches favour the first, few the second.
 fn scan_in_order(conn: &Connection, query: &ListQuery, total: i64) -> Result<bool, StorageError> {
-    let rows: i64 = conn
-        .prepare_cached("SELECT messages FROM totals")?
-        .query_row([], |row| row.get(0))?;
+    let rows = stored_messages(conn)?;
     let in_order = (query.offset.saturating_add(query.limit) as f64) * rows as f64;
     Ok(in_order < (total as f64) * (total as f64))
 }
@@ -257,19 +334,19 @@ fn count_candidates(
         .prepare_cached(&format!(
             "SELECT count(*) FROM {} {}",
             candidates_from(),
-            filter.sql
+            filter.sql()
         ))?
         .query_row(params_from_iter(args), |row| row.get(0))?)
 }
 
-/// Rows matching the filters. Unfiltered, sender-only and `since`-only counts come from the
-/// aggregates; the others count index entries.
+/// Rows matching the filters: the listed ones and the tail's. Unfiltered, sender-only and
+/// `since`-only counts of listed rows come from the aggregates; the others count index entries.
 fn count(conn: &Connection, filters: &Filters, filter: &Where) -> Result<i64, StorageError> {
     let since = match &filters.since {
         Some(KeyBound::BeforeAll) | None => None,
         Some(bound) => Some(bound),
     };
-    let total = match (&filters.from, since, &filters.q) {
+    let listed: i64 = match (&filters.from, since, &filters.q) {
         (None, None, None) => {
             conn.prepare_cached("SELECT messages FROM totals")?.query_row([], |row| row.get(0))?
         }
@@ -280,18 +357,42 @@ fn count(conn: &Connection, filters: &Filters, filter: &Where) -> Result<i64, St
             .query_row([from], |row| row.get(0))?,
         (None, Some(KeyBound::Key(key)), None) => match TimePrefixes::of(key) {
             Some(prefixes) => count_since(conn, key, &prefixes)?,
-            None => count_rows(conn, filter)?,
+            None => count_rows(conn, &filter.listed_sql(), filter.args.clone())?,
         },
-        _ => count_rows(conn, filter)?,
+        // Only `q`: every text is read, so the table is scanned in its own order. (Said plainly,
+        // `listed` would send SQLite through a listing index to each row: a lookup per row.)
+        (None, None, Some(_)) => count_rows(
+            conn,
+            &filter.listed_sql().replacen("WHERE listed", "WHERE +listed", 1),
+            filter.args.clone(),
+        )?,
+        _ => count_rows(conn, &filter.listed_sql(), filter.args.clone())?,
     };
-    Ok(total)
+    let mark = listing::listed_through(conn)?;
+    let tail = count_rows(conn, &filter.tail_sql(), filter.tail_args(mark))?;
+    Ok(listed + tail)
 }
 
-/// Rows matching `filter`, counted one by one from the best index.
-fn count_rows(conn: &Connection, filter: &Where) -> Result<i64, StorageError> {
+/// Rows of `from_where` (`FROM messages` and a `WHERE` clause), counted one by one.
+fn count_rows(
+    conn: &Connection,
+    from_where: &str,
+    args: Vec<SqlValue>,
+) -> Result<i64, StorageError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT count(*) FROM messages {}", filter.sql))?
-        .query_row(params_from_iter(filter.args.iter()), |row| row.get(0))?)
+        .prepare_cached(&format!("SELECT count(*) FROM messages {from_where}"))?
+        .query_row(params_from_iter(args), |row| row.get(0))?)
+}
+
+/// Every stored message: the listed ones the totals count, and the tail.
+pub(crate) fn stored_messages(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT (SELECT messages FROM totals)
+                  + (SELECT count(*) FROM messages
+                      WHERE rowid > (SELECT listed_through FROM list_progress))",
+        )?
+        .query_row([], |row| row.get(0))?)
 }
 
 /// The bounds that split a `since` count over `time_counts` (see its migration).
@@ -311,8 +412,9 @@ impl<'a> TimePrefixes<'a> {
     }
 }
 
-/// Rows with `ts_key >= key`: whole days after its day, whole minutes after its minute in its
-/// day (both from `time_counts`), and the rows of its own minute from `key` on (from the index).
+/// Listed rows with `ts_key >= key`: whole days after its day, whole minutes after its minute in
+/// its day (both from `time_counts`), and the rows of its own minute from `key` on (from the
+/// index).
 fn count_since(
     conn: &Connection,
     key: &str,
@@ -328,7 +430,7 @@ fn count_since(
                  WHERE prefix_length = 10 AND prefix > ?1)
              + (SELECT coalesce(sum(message_count), 0) FROM time_counts
                  WHERE prefix_length = 16 AND prefix > ?2 AND prefix < ?3)
-             + (SELECT count(*) FROM messages WHERE ts_key >= ?4 AND ts_key < ?5)",
+             + (SELECT count(*) FROM messages WHERE listed AND ts_key >= ?4 AND ts_key < ?5)",
         )?
         .query_row(
             params![prefixes.day, prefixes.minute, day_end, key, minute_end],
@@ -336,10 +438,10 @@ fn count_since(
         )?)
 }
 
-/// A `WHERE` clause with its arguments, holding only the filters that are set so that SQLite
-/// can pick the index for them.
+/// The filters that are set, as `WHERE` conditions with their arguments, so that SQLite can
+/// pick the index for them.
 struct Where {
-    sql: String,
+    clauses: Vec<&'static str>,
     args: Vec<SqlValue>,
 }
 
@@ -364,47 +466,227 @@ impl Where {
             clauses.push("contains_ci(text, ?)");
             args.push(SqlValue::Text(q.clone()));
         }
-        let sql = if clauses.is_empty() {
+        Some(Self { clauses, args })
+    }
+
+    /// The conditions alone, over every row (listed or not).
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
             String::new()
         } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        Some(Self { sql, args })
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    /// Over the listed rows: `listed` first, so that SQLite may use a partial listing index.
+    fn listed_sql(&self) -> String {
+        std::iter::once("WHERE listed")
+            .chain(self.clauses.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// Over the tail, with [`Where::tail_args`]: the rows after the listing mark.
+    fn tail_sql(&self) -> String {
+        std::iter::once("WHERE rowid > ?")
+            .chain(self.clauses.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    fn tail_args(&self, mark: i64) -> Vec<SqlValue> {
+        std::iter::once(SqlValue::Integer(mark))
+            .chain(self.args.iter().cloned())
+            .collect()
     }
 }
 
-/// The `/stats` figures, from the aggregates and the two ends of the time index.
+/// The `/stats` figures, from the aggregates and the two ends of the time index, merged with
+/// the tail: its rows added to the totals, its senders' counts added to theirs (a tail sender
+/// may overtake a top sender; nobody else can), and its first and last rows compared.
 pub(crate) fn stats(conn: &Connection) -> Result<Stats, StorageError> {
     let tx = conn.unchecked_transaction()?;
-    let (total_messages, senders_count) = tx
+    let mark = listing::listed_through(&tx)?;
+    let (mut total_messages, mut senders_count): (i64, i64) = tx
         .prepare_cached("SELECT messages, senders FROM totals")?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let messages_per_sender = tx
-        .prepare_cached(
-            "SELECT from_msisdn, message_count FROM top_senders
-             ORDER BY message_count DESC, from_msisdn LIMIT ?1",
-        )?
-        .query_map([TOP_SENDERS], |row| {
+    let mut ranked: Vec<SenderCount> = tx
+        .prepare_cached("SELECT from_msisdn, message_count FROM top_senders")?
+        .query_map([], |row| {
             Ok(SenderCount {
                 from: row.get(0)?,
                 count: row.get(1)?,
             })
         })?
         .collect::<Result<_, _>>()?;
-    let end = |sql: &str| -> Result<Option<String>, StorageError> {
+    let tail_senders: Vec<(String, i64, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT tail.from_msisdn, tail.n, counted.message_count
+               FROM (SELECT from_msisdn, count(*) AS n FROM messages
+                      WHERE rowid > ?1 GROUP BY from_msisdn) AS tail
+               LEFT JOIN sender_counts AS counted ON counted.from_msisdn = tail.from_msisdn",
+        )?
+        .query_map([mark], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (from, added, stored) in tail_senders {
+        total_messages += added;
+        if stored.is_none() {
+            senders_count += 1;
+        }
+        let count = stored.unwrap_or(0) + added;
+        match ranked.iter_mut().find(|sender| sender.from == from) {
+            Some(sender) => sender.count = count,
+            None => ranked.push(SenderCount { from, count }),
+        }
+    }
+    ranked.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.from.cmp(&b.from)));
+    ranked.truncate(usize::try_from(TOP_SENDERS).unwrap_or(10));
+    let end = |sql: &str, mark: Option<i64>| -> Result<Option<(String, ListKey)>, StorageError> {
         let mut statement = tx.prepare_cached(sql)?;
-        let mut rows = statement.query([])?;
-        Ok(rows.next()?.map(|row| row.get(0)).transpose()?)
+        let mut rows = match mark {
+            Some(mark) => statement.query([mark])?,
+            None => statement.query([])?,
+        };
+        Ok(rows
+            .next()?
+            .map(|row| -> rusqlite::Result<_> {
+                Ok((
+                    row.get(0)?,
+                    ListKey {
+                        ts_key: row.get(1)?,
+                        message_id: row.get(2)?,
+                        rowid: 0,
+                    },
+                ))
+            })
+            .transpose()?)
     };
-    let first_message_ts = end("SELECT ts FROM messages ORDER BY ts_key, message_id LIMIT 1")?;
-    let last_message_ts =
-        end("SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1")?;
+    let first = [
+        end(
+            "SELECT ts, ts_key, message_id FROM messages WHERE listed
+              ORDER BY ts_key, message_id LIMIT 1",
+            None,
+        )?,
+        end(
+            "SELECT ts, ts_key, message_id FROM messages WHERE rowid > ?1
+              ORDER BY ts_key, message_id LIMIT 1",
+            Some(mark),
+        )?,
+    ]
+    .into_iter()
+    .flatten()
+    .min_by(|a, b| a.1.cmp(&b.1));
+    let last = [
+        end(
+            "SELECT ts, ts_key, message_id FROM messages WHERE listed
+              ORDER BY ts_key DESC, message_id DESC LIMIT 1",
+            None,
+        )?,
+        end(
+            "SELECT ts, ts_key, message_id FROM messages WHERE rowid > ?1
+              ORDER BY ts_key DESC, message_id DESC LIMIT 1",
+            Some(mark),
+        )?,
+    ]
+    .into_iter()
+    .flatten()
+    .max_by(|a, b| a.1.cmp(&b.1));
     tx.finish()?;
     Ok(Stats {
         total_messages,
         senders_count,
-        messages_per_sender,
-        first_message_ts,
-        last_message_ts,
+        messages_per_sender: ranked,
+        first_message_ts: first.map(|(ts, _)| ts),
+        last_message_ts: last.map(|(ts, _)| ts),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::Where;
+    use crate::filters::Filters;
+    use crate::storage::migrations;
+    use crate::timestamp::{instant_key, parse_instant};
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let count = statement.parameter_count();
+        let args = vec![rusqlite::types::Value::Integer(0); count];
+        statement
+            .query_map(rusqlite::params_from_iter(args), |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .join("; ")
+    }
+
+    #[test]
+    fn reads_of_listed_rows_use_the_partial_listing_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrations::run(&mut conn).unwrap();
+        let since = Some(instant_key(&parse_instant("2025-01-01T00:00:00Z").unwrap()));
+        for (filters, index) in [
+            (Filters::default(), "COVERING INDEX messages_by_ts"),
+            (
+                Filters {
+                    from: Some("+1".into()),
+                    ..Filters::default()
+                },
+                "COVERING INDEX messages_by_sender",
+            ),
+            (
+                Filters {
+                    since: since.clone(),
+                    ..Filters::default()
+                },
+                "COVERING INDEX messages_by_ts",
+            ),
+            (
+                Filters {
+                    from: Some("+1".into()),
+                    since,
+                    ..Filters::default()
+                },
+                "COVERING INDEX messages_by_sender",
+            ),
+        ] {
+            let filter = Where::from_filters(&filters).unwrap();
+            let page = plan(
+                &conn,
+                &format!(
+                    "SELECT rowid, ts_key, message_id FROM messages {}
+                      ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
+                    filter.listed_sql()
+                ),
+            );
+            assert!(page.contains(index), "{filters:?}: {page}");
+            assert!(!page.contains("TEMP B-TREE"), "{filters:?}: {page}");
+            let count = plan(
+                &conn,
+                &format!("SELECT count(*) FROM messages {}", filter.listed_sql()),
+            );
+            assert!(count.contains("COVERING INDEX"), "{filters:?}: {count}");
+            let tail = plan(
+                &conn,
+                &format!("SELECT count(*) FROM messages {}", filter.tail_sql()),
+            );
+            assert!(tail.contains("rowid>?"), "{filters:?}: {tail}");
+        }
+        let first = plan(
+            &conn,
+            "SELECT ts, ts_key, message_id FROM messages WHERE listed
+              ORDER BY ts_key DESC, message_id DESC LIMIT 1",
+        );
+        assert!(first.contains("INDEX messages_by_ts"), "{first}");
+        let prune = plan(
+            &conn,
+            "SELECT rowid, from_msisdn, ts_key, text FROM messages
+              WHERE listed AND ts_key < ?1 ORDER BY ts_key LIMIT ?2",
+        );
+        assert!(prune.contains("INDEX messages_by_ts"), "{prune}");
+    }
 }

@@ -12,6 +12,11 @@
 //! the backlog has grown past [`INDEX_BACKLOG`]. Searches read the backlog too, so this
 //! only decides when the index's cost is paid, never what a search finds.
 //!
+//! New rows are stored unlisted ([`listing`]): the writer lists them (the listing indexes and the
+//! aggregates) in one step once the backlog reaches [`LIST_BACKLOG`] after a commit, when it is
+//! idle (before indexing for search), and when it closes. Reads merge the unlisted tail, so this
+//! too only decides when the cost is paid.
+//!
 //! With a [`Retention`], the writer also deletes the messages older than it ([`prune`]), in
 //! steps of [`RETENTION_STEP`] rows, only when it is idle and has nothing to index: so pruning
 //! never holds up a commit by more than one short step, and under unbroken traffic it waits. A
@@ -36,7 +41,7 @@ use super::file_identity::{DatabaseFile, FileId};
 use super::insert::{Insertion, insert_messages};
 use super::prune::{self, Retention};
 use super::readers::Readers;
-use super::{connection, migrations, search};
+use super::{connection, listing, migrations, search};
 use crate::message::NewMessage;
 use crate::{telemetry, timestamp};
 
@@ -58,6 +63,13 @@ const INDEX_STEP: usize = 1024;
 /// so that a burst of messages is acknowledged at the speed of the commits alone; above it, the
 /// backlog (which every search reads row by row) stops growing.
 const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
+/// Rows waiting to be listed beyond which the writer lists them after a commit, even while
+/// messages are queued: one step lists them all. Every read merges the unlisted rows one by one,
+/// so the bound keeps reads cheap; a step's cost per row falls with its size (the aggregates'
+/// rows are written once per step, not once per batch).
+const LIST_BACKLOG: usize = 4096;
+/// The most rows one listing step takes (a backlog left by an earlier run may be longer).
+const LIST_STEP: usize = 4 * LIST_BACKLOG;
 /// Rows one retention step deletes, in one transaction: a few milliseconds of the writer's time
 /// (and one commit), so a message arriving meanwhile waits little more than for a batch.
 const RETENTION_STEP: usize = 256;
@@ -118,6 +130,7 @@ pub(crate) fn spawn(
     // Rows left unindexed by an earlier run (or a migration). A guess is enough: it only
     // schedules index steps, and each step reports what it moved.
     let unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
+    let unlisted = listing::backlog(&conn).unwrap_or(LIST_STEP);
     let failure = Arc::new(LastFailure::default());
     let recorded = Arc::clone(&failure);
     let thread = std::thread::Builder::new()
@@ -131,6 +144,7 @@ pub(crate) fn spawn(
                 readers,
                 failure: recorded,
                 unindexed,
+                unlisted,
                 last_batch: Instant::now(),
                 retention: retention.map(|retention| RetentionPass {
                     retention,
@@ -221,6 +235,8 @@ struct Writer {
     failure: Arc<LastFailure>,
     /// About how many rows wait for the search index.
     unindexed: usize,
+    /// About how many rows wait to be listed.
+    unlisted: usize,
     /// When the last batch arrived: indexing waits for a quiet moment.
     last_batch: Instant,
     /// With `RETENTION` set: when to prune next, and what the pass under way deleted.
@@ -277,6 +293,7 @@ impl Writer {
                         observe_commit(messages.len(), replies.len(), created, took);
                     }
                     self.unindexed += created;
+                    self.unlisted += created;
                     if let Some(pass) = self.retention.as_mut().filter(|_| created > 0) {
                         pass.due = Instant::now();
                     }
@@ -299,9 +316,16 @@ impl Writer {
                 });
             }
             messages.clear();
+            if self.unlisted >= LIST_BACKLOG {
+                self.list_step();
+            }
             if self.unindexed >= INDEX_BACKLOG {
                 self.index_step();
             }
+        }
+        // Closing: what is left is listed, so that a stopped server leaves no tail behind.
+        while self.unlisted > 0 {
+            self.list_step();
         }
     }
 
@@ -346,15 +370,18 @@ impl Writer {
     /// has nothing to do but wait for jobs.
     fn idle_work_due(&self) -> Option<Instant> {
         let quiet = self.last_batch + IDLE_BEFORE_INDEXING;
-        if self.unindexed > 0 {
+        if self.unindexed > 0 || self.unlisted > 0 {
             return Some(quiet);
         }
         self.retention.as_ref().map(|pass| pass.due.max(quiet))
     }
 
-    /// One step of idle work: indexing first, as searches read its backlog row by row.
+    /// One step of idle work: listing first, then indexing, as reads go through their backlogs
+    /// row by row.
     fn idle_step(&mut self) {
-        if self.unindexed > 0 {
+        if self.unlisted > 0 {
+            self.list_step();
+        } else if self.unindexed > 0 {
             self.index_step();
         } else {
             self.retention_step();
@@ -402,6 +429,27 @@ impl Writer {
         }
         pass.deleted = 0;
         pass.due = Instant::now() + RETENTION_CHECK_EVERY;
+    }
+
+    /// Lists a step of the unlisted rows, on a healthy connection to the file at the path
+    /// (anything else is left to the next batch). A failure is logged and leaves the rows
+    /// unlisted, where reads still find them; the next new row retries.
+    fn list_step(&mut self) {
+        let conn = match &mut self.conn {
+            Some(conn) if !self.broken && !self.file.changed() => conn,
+            _ => {
+                self.unlisted = 0;
+                return;
+            }
+        };
+        match listing::list_pending(conn, LIST_STEP) {
+            Ok(listed) if listed < LIST_STEP => self.unlisted = 0,
+            Ok(listed) => self.unlisted = self.unlisted.saturating_sub(listed).max(1),
+            Err(error) => {
+                tracing::warn!(error = %error, "listing failed; the rows stay readable");
+                self.unlisted = 0;
+            }
+        }
     }
 
     /// Moves a step of the backlog into the search index, on a healthy connection to the file
@@ -474,6 +522,7 @@ impl Writer {
                 migrations::run(&mut conn)?;
                 self.wal = self.file.wal_identity();
                 self.unindexed = search::backlog(&conn).unwrap_or(INDEX_STEP);
+                self.unlisted = listing::backlog(&conn).unwrap_or(LIST_STEP);
                 Ok(none.insert(conn))
             }
         }

@@ -342,7 +342,8 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
              1        messages              pending\n\
              2        search_index          pending\n\
              3        aggregates_per_batch  pending\n\
-             {shown} does not exist yet: 3 pending (run `app migrate`)\n"
+             4        listed_later          pending\n\
+             {shown} does not exist yet: 4 pending (run `app migrate`)\n"
         )
     );
     assert!(
@@ -358,18 +359,19 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
             "applied V1__messages to {shown}\n\
              applied V2__search_index to {shown}\n\
              applied V3__aggregates_per_batch to {shown}\n\
-             {shown} is at version 3, the latest\n"
+             applied V4__listed_later to {shown}\n\
+             {shown} is at version 4, the latest\n"
         )
     );
     let second = run_app(&env, &["migrate"], None).await;
     assert_eq!(
         second.stdout,
-        format!("nothing to apply: {shown} is at version 3, the latest\n")
+        format!("nothing to apply: {shown} is at version 4, the latest\n")
     );
 
     let after = run_app(&env, &["migrate", "--status"], None).await;
     let lines: Vec<&str> = after.stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{after:?}");
+    assert_eq!(lines.len(), 6, "{after:?}");
     // When each was applied, as a person reads it: UTC, to the second.
     let applied = regex::Regex::new(
         r"^(1        messages            |3        aggregates_per_batch)  applied  \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$",
@@ -381,7 +383,7 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
         lines[0],
         "version  name                  state    applied_on"
     );
-    assert_eq!(lines[4], format!("{shown}: 3 applied, 0 pending"));
+    assert_eq!(lines[5], format!("{shown}: 4 applied, 0 pending"));
 }
 
 #[tokio::test]
@@ -1605,9 +1607,11 @@ async fn ctrl_c_stops_send_with_the_summary_so_far_and_exit_130() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = command.spawn().unwrap();
-    // Interrupted once the server has stored some of them, long before the last.
+    // Interrupted once the server has stored some of them, long before the last: a few, so
+    // that the client has had the answers to some (a row is visible a moment before its 200
+    // reaches the client).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while app.row_count() == 0 {
+    while app.row_count() < 10 {
         assert!(std::time::Instant::now() < deadline, "nothing was stored");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

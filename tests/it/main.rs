@@ -11,6 +11,7 @@ mod docs;
 mod faults;
 mod health;
 mod limits;
+mod listing;
 mod logs_and_shutdown;
 mod messages;
 mod metrics;

@@ -65,7 +65,7 @@ fn stored_ids(db: &Path) -> BTreeSet<String> {
         .unwrap()
 }
 
-/// The kept sums of a database file beside the same figures counted from its rows: totals,
+/// The kept sums of a database file beside the same figures counted from its listed rows: totals,
 /// messages per sender, and messages per day.
 fn sums_and_counts(db: &Path) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -83,15 +83,15 @@ fn sums_and_counts(db: &Path) -> Vec<(String, String)> {
     [
         (
             "SELECT messages, senders FROM totals",
-            "SELECT count(*), count(DISTINCT from_msisdn) FROM messages",
+            "SELECT count(*), count(DISTINCT from_msisdn) FROM messages WHERE listed",
         ),
         (
             "SELECT from_msisdn, message_count FROM sender_counts ORDER BY 1",
-            "SELECT from_msisdn, count(*) FROM messages GROUP BY 1 ORDER BY 1",
+            "SELECT from_msisdn, count(*) FROM messages WHERE listed GROUP BY 1 ORDER BY 1",
         ),
         (
             "SELECT prefix, message_count FROM time_counts WHERE prefix_length = 10 ORDER BY 1",
-            "SELECT substr(ts_key, 1, 10), count(*) FROM messages GROUP BY 1 ORDER BY 1",
+            "SELECT substr(ts_key, 1, 10), count(*) FROM messages WHERE listed GROUP BY 1 ORDER BY 1",
         ),
     ]
     .into_iter()

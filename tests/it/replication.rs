@@ -13,9 +13,10 @@ use crate::helpers::{
     PATIENCE, SECRET, ServerProcess, assert_serve_refuses, database_url, message,
 };
 
-/// Messages posted one after another: each is its own commit of a few pages, so that together
-/// they write well over 1000 pages to the log.
-const COMMITS: usize = 300;
+/// Messages posted one after another: each is its own commit of a few pages (two or three: a
+/// new row writes only the table and its primary key before it is acknowledged), so that
+/// together they write well over 2000 pages to the log.
+const COMMITS: usize = 1000;
 
 /// SQLite's default automatic-checkpoint threshold, in pages.
 const SQLITE_DEFAULT_PAGES: i64 = 1000;
