@@ -6,7 +6,8 @@ use clap::Parser;
 use webhook_receiver::cli::{Cli, exit};
 
 /// glibc's allocator spent a sixth of the request threads' time under load (measured with
-/// `perf`); mimalloc's per-thread heaps do not contend.
+/// `perf`); mimalloc's per-thread heaps do not contend. Version 2, without transparent huge
+/// pages (Cargo.toml): it returns freed memory to the system after 10 ms instead of v3's second.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

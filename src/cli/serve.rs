@@ -259,6 +259,7 @@ impl TryFrom<Args> for Config {
                 max_body_bytes,
                 request_timeout,
                 shutdown_drain,
+                max_webhooks_in_flight: http::DEFAULT_MAX_WEBHOOKS_IN_FLIGHT,
             },
         })
     }

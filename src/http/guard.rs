@@ -1,8 +1,9 @@
 //! Guards between the client and the handlers, each answering in the API's JSON error shape: a
-//! deadline on every request and a bound on the URI. (Header read time and head size are bounded
-//! further out, in [`super::serve`].)
+//! deadline on every request, a bound on the URI and on the webhook deliveries handled at once.
+//! (Header read time and head size are bounded further out, in [`super::serve`].)
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -32,6 +33,23 @@ pub async fn bounded_uri(request: Request, next: Next) -> Response {
     if length > MAX_URI_BYTES {
         return rejected(ApiError::UriTooLong, webhook_route(&request));
     }
+    next.run(request).await
+}
+
+/// Answers 503 (`Retry-After`, `{"detail":"storage unavailable"}`) at once, before its body is
+/// read, to a webhook delivery that arrives while [`AppState::admission`]'s bound of deliveries
+/// is being handled. Past it, more waiting would add no throughput (the writer commits what it
+/// has as fast as it can) but would hold each waiting request's body and state in memory, so
+/// that thousands of connections posting at once would grow the process without bound. Other
+/// routes pass.
+pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = match webhook_route(&request) {
+        Some(route) if request.method() == Method::POST => route,
+        _ => return next.run(request).await,
+    };
+    let Ok(_permit) = state.admission.try_acquire() else {
+        return rejected(ApiError::StorageUnavailable, Some(route));
+    };
     next.run(request).await
 }
 

@@ -45,8 +45,8 @@ use tokio::net::TcpListener;
 pub use error::ApiError;
 pub use guard::MAX_URI_BYTES;
 pub use settings::{
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMESTAMP_TOLERANCE, Settings,
-    TIMESTAMP_TOLERANCE_SECS, Token, WebhookSecret,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_WEBHOOKS_IN_FLIGHT, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_TIMESTAMP_TOLERANCE, Settings, TIMESTAMP_TOLERANCE_SECS, Token, WebhookSecret,
 };
 pub use state::AppState;
 
@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(from_fn(guard::bounded_uri))
+        .layer(from_fn_with_state(state.clone(), guard::admit))
         .layer(from_fn_with_state(state.clone(), guard::deadline))
         .layer(from_fn(middleware::observe))
         .with_state(state)

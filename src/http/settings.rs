@@ -10,6 +10,11 @@ use std::time::Duration;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default time a request may take, its headers arriving included.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound on the webhook deliveries handled at once (read, verified, waiting for the
+/// writer); one more is answered 503 before its body is read. It is the writer's largest batch:
+/// more waiting would not make commits bigger, only hold more requests in memory. A sender's
+/// ordinary concurrency (32 to 128 connections) never reaches it.
+pub const DEFAULT_MAX_WEBHOOKS_IN_FLIGHT: usize = 512;
 /// Default distance from the server's clock a Standard Webhooks `webhook-timestamp` may have,
 /// in either direction: the spec's recommended five minutes.
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
@@ -110,6 +115,9 @@ pub struct Settings {
     /// After the shutdown signal, how long to keep serving (readiness 503) before closing, so
     /// that load balancers stop sending first.
     pub shutdown_drain: Duration,
+    /// How many webhook deliveries (`POST /webhook` and `/webhook/whatsapp` together) are
+    /// handled at once; one more is answered 503 with `Retry-After` before its body is read.
+    pub max_webhooks_in_flight: usize,
 }
 
 impl Settings {
@@ -126,6 +134,7 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_drain: Duration::ZERO,
+            max_webhooks_in_flight: DEFAULT_MAX_WEBHOOKS_IN_FLIGHT,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Semaphore;
 
 use super::auth::Access;
 use super::settings::{Settings, Token};
@@ -29,6 +30,9 @@ pub struct AppState {
     pub(super) max_body_bytes: usize,
     pub(super) request_timeout: Duration,
     pub(super) shutdown_drain: Duration,
+    /// One permit per webhook delivery being handled ([`Settings::max_webhooks_in_flight`]);
+    /// a delivery that finds none is answered 503 before its body is read.
+    pub(super) admission: Arc<Semaphore>,
     /// Set when shutdown begins: readiness answers 503 so that traffic drains.
     draining: Arc<AtomicBool>,
 }
@@ -51,6 +55,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,
             shutdown_drain: settings.shutdown_drain,
+            admission: Arc::new(Semaphore::new(settings.max_webhooks_in_flight)),
             draining: Arc::default(),
         }
     }

@@ -49,7 +49,9 @@ use crate::wire::RESULT_HEADER;
          body = ErrorBody, example = json!({"detail": "payload too large"})),
         (status = 422, description = "The body does not validate; every problem is listed",
          body = Detail),
-        (status = 503, description = "The database cannot be written: retry",
+        (status = 503, description = "The database cannot be written, or 512 deliveries are \
+                                      being handled already (answered before the body is \
+                                      read): nothing is stored; retry after `Retry-After`",
          body = ErrorBody, example = json!({"detail": "storage unavailable"})),
     ),
 )]

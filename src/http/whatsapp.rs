@@ -164,8 +164,9 @@ impl Handshake {
          body = ErrorBody, example = json!({"detail": "payload too large"})),
         (status = 422, description = "The delivery does not validate; nothing of it is stored",
          body = Detail),
-        (status = 503, description = "The database cannot be written: nothing of the delivery \
-                                      is stored; Meta retries",
+        (status = 503, description = "The database cannot be written, or 512 deliveries are \
+                                      being handled already (answered before the body is \
+                                      read): nothing of the delivery is stored; Meta retries",
          body = ErrorBody, example = json!({"detail": "storage unavailable"})),
     ),
 )]

@@ -276,3 +276,78 @@ async fn a_100_kb_head_is_refused_431_logged_and_counted() {
     let db_path = dir.path().join("app.db");
     assert_eq!(row_count(&db_path), 0);
 }
+
+#[tokio::test]
+async fn past_the_bound_on_deliveries_in_flight_both_webhook_routes_are_shed_and_reads_pass() {
+    const APP_SECRET: &str = "test-app-secret";
+    let app = TestApp::spawn_with(|settings| {
+        settings.max_webhooks_in_flight = 1;
+        settings.whatsapp_app_secret = Some(secret(APP_SECRET));
+    })
+    .await;
+    // The one delivery admitted waits for the writer, which another connection holds.
+    let blocker = rusqlite::Connection::open(&app.db_path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let admitted = {
+        let url = app.url.clone();
+        tokio::spawn(async move { post_message(&url, "admitted").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_eq!(
+        post_message(&app.url, "shed").await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("1".to_string()),
+            json!({"detail": "storage unavailable"})
+        )
+    );
+    let delivery = std::fs::read("tests/fixtures/whatsapp/several_messages.json").unwrap();
+    let meta_signature = format!(
+        "sha256={}",
+        signature::sign(APP_SECRET.as_bytes(), &delivery)
+    );
+    let response = app
+        .client
+        .post(format!("{}/webhook/whatsapp", app.url))
+        .header("Content-Type", "application/json")
+        .header("X-Hub-Signature-256", &meta_signature)
+        .body(delivery.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            response.status(),
+            response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_string()),
+        ),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_string()))
+    );
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"detail": "storage unavailable"})
+    );
+    // Other routes are not bounded by it.
+    let (status, _) = app.get_json("/health/live").await;
+    assert_eq!(status, StatusCode::OK);
+
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let (status, _, body) = admitted.await.unwrap();
+    assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    assert_eq!(app.row_count(), 1);
+    // With the bound free again, the delivery refused is taken whole.
+    let response = app
+        .client
+        .post(format!("{}/webhook/whatsapp", app.url))
+        .header("Content-Type", "application/json")
+        .header("X-Hub-Signature-256", &meta_signature)
+        .body(delivery)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.row_count(), 4);
+}

@@ -18,6 +18,7 @@ mod metrics;
 mod observability;
 mod openapi;
 mod operations;
+mod overload;
 mod reliability;
 mod replication;
 mod search;
