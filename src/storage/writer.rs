@@ -431,44 +431,49 @@ impl Writer {
         pass.due = Instant::now() + RETENTION_CHECK_EVERY;
     }
 
-    /// Lists a step of the unlisted rows, on a healthy connection to the file at the path
-    /// (anything else is left to the next batch). A failure is logged and leaves the rows
-    /// unlisted, where reads still find them; the next new row retries.
+    /// Lists a step of the unlisted rows. A failure leaves them unlisted, where reads still
+    /// find them.
     fn list_step(&mut self) {
-        let conn = match &mut self.conn {
-            Some(conn) if !self.broken && !self.file.changed() => conn,
-            _ => {
-                self.unlisted = 0;
-                return;
-            }
-        };
-        match listing::list_pending(conn, LIST_STEP) {
-            Ok(listed) if listed < LIST_STEP => self.unlisted = 0,
-            Ok(listed) => self.unlisted = self.unlisted.saturating_sub(listed).max(1),
-            Err(error) => {
-                tracing::warn!(error = %error, "listing failed; the rows stay readable");
-                self.unlisted = 0;
-            }
-        }
+        self.unlisted = self.catch_up(
+            self.unlisted,
+            LIST_STEP,
+            listing::list_pending,
+            "listing failed; the rows stay readable",
+        );
     }
 
-    /// Moves a step of the backlog into the search index, on a healthy connection to the file
-    /// at the path (anything else is left to the next batch). A failure is logged and leaves the
-    /// rows in the backlog, where searches still find them; the next new row retries.
+    /// Moves a step of the backlog into the search index. A failure leaves the rows in the
+    /// backlog, where searches still find them.
     fn index_step(&mut self) {
+        self.unindexed = self.catch_up(
+            self.unindexed,
+            INDEX_STEP,
+            search::index_pending,
+            "search indexing failed; the rows stay searchable",
+        );
+    }
+
+    /// One step of work owed to committed rows (`waiting` of them, about), on a healthy
+    /// connection to the file at the path; anything else is left to the next batch. Returns
+    /// about how many still wait: none once a step comes back short, or after a failure, which
+    /// is logged (the next new row retries).
+    fn catch_up(
+        &mut self,
+        waiting: usize,
+        step: usize,
+        work: fn(&mut Connection, usize) -> Result<usize, StorageError>,
+        failure: &str,
+    ) -> usize {
         let conn = match &mut self.conn {
             Some(conn) if !self.broken && !self.file.changed() => conn,
-            _ => {
-                self.unindexed = 0;
-                return;
-            }
+            _ => return 0,
         };
-        match search::index_pending(conn, INDEX_STEP) {
-            Ok(moved) if moved < INDEX_STEP => self.unindexed = 0,
-            Ok(moved) => self.unindexed = self.unindexed.saturating_sub(moved).max(1),
+        match work(conn, step) {
+            Ok(done) if done < step => 0,
+            Ok(done) => waiting.saturating_sub(done).max(1),
             Err(error) => {
-                tracing::warn!(error = %error, "search indexing failed; the rows stay searchable");
-                self.unindexed = 0;
+                tracing::warn!(error = %error, "{failure}");
+                0
             }
         }
     }
