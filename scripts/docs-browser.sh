@@ -41,12 +41,9 @@ fi
 # 2. The server, on a free port over a fresh database.
 "$CARGO" build --locked --bin app
 workdir="$(mktemp -d)"
-server_pid=""
+. scripts/app-serve.sh
 cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_app_serve
     if [ "${KEEP:-}" = 1 ]; then
         say "kept $workdir"
     else
@@ -55,20 +52,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-WEBHOOK_SECRET=docs-browser-secret READ_TOKEN=docs-browser-read-token \
-    DATABASE_URL="sqlite://$workdir/app.db" HOST=127.0.0.1 PORT=0 LOG_LEVEL=INFO \
-    target/debug/app serve >"$workdir/server.log" 2>&1 &
-server_pid=$!
-
-port=""
-for _ in $(seq 1 100); do
-    port="$(sed -n 's/.*"msg":"listening".*"port":\([0-9]*\).*/\1/p' "$workdir/server.log" | head -n 1)"
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || fail "app serve exited: $(cat "$workdir/server.log")"
-    sleep 0.1
-done
-[ -n "$port" ] || fail "app serve did not start listening"
-url="http://127.0.0.1:$port"
+start_app_serve target/debug/app "$workdir/server.log" \
+    WEBHOOK_SECRET=docs-browser-secret READ_TOKEN=docs-browser-read-token \
+    DATABASE_URL="sqlite://$workdir/app.db" LOG_LEVEL=INFO || fail "app serve did not start"
+url="$APP_SERVE_URL"
 
 # 3. The page, rendered. Any host but 127.0.0.1 resolves to nothing.
 say "rendering $url/docs in $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"

@@ -46,31 +46,18 @@ fi
 [[ -x $APP ]] || fail "no app binary at $APP (cargo build --bin app)"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/promtool-check.XXXXXX")
-SERVER=
+. scripts/app-serve.sh
 cleanup() {
-  if [[ -n $SERVER ]]; then
-    kill "$SERVER" 2>/dev/null || true
-    wait "$SERVER" 2>/dev/null || true
-  fi
+  stop_app_serve
   if [[ ${KEEP:-} == 1 ]]; then note "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
 export WEBHOOK_SECRET=promtool-check-secret
-env -u READ_TOKEN -u METRICS_TOKEN -u RETENTION \
-  DATABASE_URL="sqlite://$WORK/app.db" HOST=127.0.0.1 PORT=0 LOG_LEVEL=INFO \
-  "$APP" serve >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-# The first log line announces the port PORT=0 picked.
-PORT=
-for _ in $(seq 100); do
-  PORT=$(sed -n '1s/.*"port":\([0-9]*\).*/\1/p' "$WORK/serve.log")
-  [[ -n $PORT ]] && break
-  kill -0 "$SERVER" 2>/dev/null || fail "app serve exited: $(cat "$WORK/serve.log")"
-  sleep 0.1
-done
-[[ -n $PORT ]] || fail "app serve did not announce its port"
-URL=http://127.0.0.1:$PORT
+unset READ_TOKEN METRICS_TOKEN RETENTION
+start_app_serve "$APP" "$WORK/serve.log" DATABASE_URL="sqlite://$WORK/app.db" LOG_LEVEL=INFO ||
+  fail "app serve did not start"
+URL=$APP_SERVE_URL
 note "app serve on $URL"
 
 # expect STATUS METHOD PATH [BODY [SIGNATURE]]: one request, failing unless it is answered STATUS.

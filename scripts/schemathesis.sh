@@ -39,49 +39,21 @@ fi
 # 2. The server, on a free port over a fresh database.
 "$CARGO" build --locked --bin app
 workdir="$(mktemp -d)"
-server_pid=""
+. scripts/app-serve.sh
 cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    stop_app_serve
     rm -rf "$workdir"
 }
 trap cleanup EXIT
 
-WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" \
+if ! start_app_serve target/debug/app "$workdir/server.log" \
+    WEBHOOK_SECRET="$SECRET" WHATSAPP_APP_SECRET="$APP_SECRET" WHATSAPP_VERIFY_TOKEN="$VERIFY_TOKEN" \
     READ_TOKEN="$ACCESS_TOKEN" METRICS_TOKEN="$ACCESS_TOKEN" \
-    DATABASE_URL="sqlite://$workdir/app.db" HOST=127.0.0.1 PORT=0 \
-    LOG_LEVEL=INFO target/debug/app serve >"$workdir/server.log" 2>&1 &
-server_pid=$!
-
-port=""
-for _ in $(seq 1 100); do
-    port="$("$VENV/bin/python" - "$workdir/server.log" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        event = json.loads(line)
-    except ValueError:
-        continue
-    if event.get("msg") == "listening":
-        print(event["port"])
-        break
-PY
-)"
-    [ -n "$port" ] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "schemathesis.sh: app serve exited:" >&2
-        cat "$workdir/server.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$port" ]; then
-    echo "schemathesis.sh: app serve did not start listening" >&2
+    DATABASE_URL="sqlite://$workdir/app.db" LOG_LEVEL=INFO; then
+    echo "schemathesis.sh: app serve did not start" >&2
     exit 1
 fi
-url="http://127.0.0.1:$port"
+url="$APP_SERVE_URL"
 
 # 3. A few signed messages, so that the reads answer with rows and not only empty pages.
 "$VENV/bin/python" - "$url" "$SECRET" <<'PY'
