@@ -27,6 +27,7 @@
 
 mod client;
 mod dataset;
+mod disk;
 mod metrics;
 mod report;
 mod server;
@@ -124,6 +125,7 @@ fn main() {
 /// each once on a small scale, with exact counts where there are any.
 async fn smoke(settings: &Settings) {
     std::fs::create_dir_all(&settings.out_dir).expect("target/bench can be created");
+    disk::self_check(&settings.out_dir);
     let scratch = tempfile::Builder::new()
         .prefix("smoke-")
         .tempdir_in(&settings.out_dir)
@@ -223,6 +225,7 @@ async fn bench(settings: Settings) {
     );
 
     let ingest = throughput(&settings, &scratch.path().join("ingest.db")).await;
+    let fsync = sync_cost(scratch.path()).await;
     let wal = wal_run(&settings, &scratch.path().join("wal.db")).await;
     let overload = overload(&settings, &scratch.path().join("overload.db")).await;
     let small = data_set(scratch.path(), "1k", 1_000);
@@ -231,6 +234,7 @@ async fn bench(settings: Settings) {
 
     let phases = report::Phases {
         throughput: &ingest,
+        fsync: &fsync,
         wal: &wal,
         overload: &overload,
         small: &small,
@@ -251,6 +255,23 @@ async fn bench(settings: Settings) {
             .unwrap_or(&path)
             .display()
     );
+}
+
+/// What one `fsync` costs here (see [`disk`]), measured in the folder of the databases.
+async fn sync_cost(dir: &Path) -> disk::SyncCost {
+    let dir = dir.to_path_buf();
+    let cost = tokio::task::spawn_blocking(move || disk::fsync_cost(&dir, 1_000, 3))
+        .await
+        .expect("the measurement does not panic")
+        .expect("the bench folder takes a scratch file");
+    eprintln!(
+        "one fsync after a {} KiB write: {:.1} us of CPU, {:.1} us of wall time (median of 3 passes of {})",
+        disk::WRITE_BYTES / 1024,
+        cost.cpu_us,
+        cost.wall_us,
+        cost.syncs
+    );
+    cost
 }
 
 fn settings_json(settings: &Settings) -> Value {

@@ -4,6 +4,7 @@ use comfy_table::presets::ASCII_MARKDOWN;
 use comfy_table::{CellAlignment, Table};
 use serde_json::{Map, Value, json};
 
+use crate::disk::SyncCost;
 use crate::{
     CONCURRENCY, OVERLOAD_CONNECTIONS, Overload, Queries, Throughput, WalRun, dataset, median,
 };
@@ -11,6 +12,7 @@ use crate::{
 /// Everything the benchmark measured, for the JSON and the tables.
 pub struct Phases<'a> {
     pub throughput: &'a Throughput,
+    pub fsync: &'a SyncCost,
     pub wal: &'a WalRun,
     pub overload: &'a Overload,
     pub small: &'a Queries,
@@ -45,6 +47,8 @@ struct Headline {
     writer_deferred_cpu_us_per_message: f64,
     ingest_cpu_us_per_message_total: f64,
     ingest_cpu_over_get_cpu: f64,
+    /// Each round's own ratio, in order: how far apart rounds of one build fall.
+    ingest_cpu_over_get_cpu_by_round: Vec<f64>,
     /// `None` when the server publishes no commit histogram.
     messages_per_commit: Option<f64>,
 }
@@ -57,6 +61,12 @@ fn headline(throughput: &Throughput) -> Headline {
             crate::client::Outcome,
         ),
     ) -> f64| { median(throughput.rounds.iter().map(f).collect()) };
+    let cpu_ratios: Vec<f64> = throughput
+        .rounds
+        .iter()
+        .zip(&throughput.costs)
+        .map(|((floor, ingest, _), cost)| cost.total_us(ingest) / floor.server_cpu_us())
+        .collect();
     Headline {
         floor_rps: over(&|(floor, _, _)| floor.rps()),
         ingest_rps: over(&|(_, ingest, _)| ingest.rps()),
@@ -85,14 +95,8 @@ fn headline(throughput: &Throughput) -> Headline {
                 .map(|((_, ingest, _), cost)| cost.total_us(ingest))
                 .collect(),
         ),
-        ingest_cpu_over_get_cpu: median(
-            throughput
-                .rounds
-                .iter()
-                .zip(&throughput.costs)
-                .map(|((floor, ingest, _), cost)| cost.total_us(ingest) / floor.server_cpu_us())
-                .collect(),
-        ),
+        ingest_cpu_over_get_cpu: median(cpu_ratios.clone()),
+        ingest_cpu_over_get_cpu_by_round: cpu_ratios,
         messages_per_commit: throughput
             .costs
             .iter()
@@ -288,6 +292,7 @@ fn whatsapp(throughput: &Throughput) -> WhatsApp {
 pub fn results(phases: &Phases) -> Value {
     let Phases {
         throughput,
+        fsync,
         wal,
         overload: overload_phase,
         small,
@@ -327,8 +332,22 @@ pub fn results(phases: &Phases) -> Value {
         round(h.ingest_cpu_over_get_cpu, 2),
     );
     put(
+        "ingest_cpu_over_get_cpu_by_round",
+        h.ingest_cpu_over_get_cpu_by_round
+            .iter()
+            .map(|ratio| round(*ratio, 2))
+            .collect(),
+    );
+    put(
         "messages_per_commit",
         h.messages_per_commit.map_or(Value::Null, |n| round(n, 1)),
+    );
+    put("fsync_cpu_us", round(fsync.cpu_us, 1));
+    put("fsync_wall_us", round(fsync.wall_us, 1));
+    put(
+        "fsync_cpu_us_per_message",
+        h.messages_per_commit
+            .map_or(Value::Null, |n| round(fsync.cpu_us / n, 1)),
     );
     let per_wal_message = |bytes: u64| bytes as f64 / wal.created as f64;
     put(
@@ -561,6 +580,7 @@ fn right_align(table: &mut Table, from: usize) {
 pub fn print(settings: &Value, phases: &Phases, results: &Value) {
     let Phases {
         throughput,
+        fsync,
         wal,
         overload: overload_phase,
         small,
@@ -658,13 +678,32 @@ pub fn print(settings: &Value, phases: &Phases, results: &Value) {
             format!("{:.1} us", h.floor_cpu_us),
         ),
         (
-            "new message over GET, server CPU (per round)",
-            format!("{:.2}", h.ingest_cpu_over_get_cpu),
+            "new message over GET, server CPU (median of the rounds' own ratios)",
+            format!(
+                "{:.2} (rounds: {})",
+                h.ingest_cpu_over_get_cpu,
+                h.ingest_cpu_over_get_cpu_by_round
+                    .iter()
+                    .map(|ratio| format!("{ratio:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ),
         (
             "messages per commit (storage_commit_batch_messages)",
             h.messages_per_commit
                 .map_or("not published".to_string(), |n| format!("{n:.1}")),
+        ),
+        (
+            "one fsync's CPU (write and fsync here, less the write), per new message",
+            format!(
+                "{:.1} us per fsync, {}",
+                fsync.cpu_us,
+                h.messages_per_commit.map_or("-".to_string(), |n| format!(
+                    "{:.1} us per message",
+                    fsync.cpu_us / n
+                ))
+            ),
         ),
         (
             "write-ahead log per new message (own run, no checkpoints)",
