@@ -13,8 +13,8 @@
 //! Where a new message's cost goes: the CPU of the server's writer thread per message created,
 //! during the ingest runs and (deferred work such as indexing) after them until it is idle
 //! again, the server's whole CPU per new message with that deferred part, the messages each
-//! commit stored (from `/metrics`), and the write-ahead log written per message (a short run of
-//! its own). Then an overload phase: a fresh server under 2,000 kept-alive connections posting
+//! commit stored (from `/metrics`), the write-ahead log written per message (a short run of
+//! its own), and what one `fsync` costs this machine in CPU (see [`disk`]). Then an overload phase: a fresh server under 2,000 kept-alive connections posting
 //! new messages, its throughput, tail latency, peak memory, errors and shed requests. A last
 //! table says which of the targets each figure meets.
 //!
