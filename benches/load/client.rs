@@ -376,16 +376,14 @@ async fn worker(
 
 /// CPU time this process has used so far, all threads together.
 fn own_cpu() -> Duration {
-    let nanos: u64 = std::fs::read_dir("/proc/self/task")
+    std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|task| {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
-            stat.split_whitespace().next()?.parse::<u64>().ok()
+            crate::on_cpu(&std::fs::read_to_string(task.path().join("schedstat")).ok()?)
         })
-        .sum();
-    Duration::from_nanos(nanos)
+        .sum()
 }
 
 fn elapsed_us(started: Instant) -> u32 {

@@ -74,12 +74,7 @@ fn writes(file: &File, count: u32, sync: bool) -> io::Result<(Duration, Duration
 /// The CPU this thread has used (the kernel's scheduler accounting, in nanoseconds).
 fn thread_cpu() -> io::Result<Duration> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat")?;
-    let nanos = stat
-        .split_whitespace()
-        .next()
-        .and_then(|field| field.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("unexpected schedstat: {stat:?}")))?;
-    Ok(Duration::from_nanos(nanos))
+    crate::on_cpu(&stat).ok_or_else(|| io::Error::other(format!("unexpected schedstat: {stat:?}")))
 }
 
 /// The measurement itself, small, for the test run: it counts what it was asked, and one

@@ -1018,6 +1018,13 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
     (small, large)
 }
 
+/// The time a thread has spent on a CPU, from its `/proc/…/schedstat` (the first field, in
+/// nanoseconds); `None` for text of another shape.
+pub fn on_cpu(schedstat: &str) -> Option<Duration> {
+    let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
 /// The median of `values`.
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

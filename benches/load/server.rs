@@ -141,10 +141,10 @@ impl Server {
             let (Some(stat), Some(name)) = (read("schedstat"), read("comm")) else {
                 continue;
             };
-            let Some(nanos) = stat.split_whitespace().next().and_then(|n| n.parse().ok()) else {
+            let Some(cpu) = crate::on_cpu(&stat) else {
                 continue;
             };
-            *by_name.entry(name.trim().to_string()).or_default() += Duration::from_nanos(nanos);
+            *by_name.entry(name.trim().to_string()).or_default() += cpu;
         }
         by_name
     }
