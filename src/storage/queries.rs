@@ -270,25 +270,28 @@ fn keys(
 /// One page of the rows matching `filter`, in listing order: the listed rows read from a
 /// listing index, stopping at the page's end, merged with the matching rows of the tail.
 ///
-/// With `t` matching tail rows, the listed rows on the page are among the listed rows from
-/// `s = max(0, offset - t)` to `offset + limit`: at most `t` tail rows come before any of them.
-/// So the listed keys from `s` (`limit + t` of them) and the tail's keys are merged; the first
-/// listed key read is at `s` plus the tail keys before it. When `s > 0`, tail keys before it are
-/// before the page (at most `s - 1 + t < offset`), so they are only counted.
+/// Only the first `offset + limit` tail keys can come before the page's end, so no more are
+/// read; with `t` read, `t` is every matching tail row or at least `offset`. The listed rows on
+/// the page are among the listed rows from `s = max(0, offset - t)` to `offset + limit`: at most
+/// `t` tail rows come before any of them. So the listed keys from `s` (`limit + min(offset, t)`
+/// of them) and the tail's keys are merged; the first listed key read is at `s` plus the tail
+/// keys before it. When `s > 0`, every matching tail row was read (`t < offset`), and those
+/// before it are before the page (at most `s - 1 + t < offset`), so they are only counted.
 fn page_in_order(
     conn: &Connection,
     query: &ListQuery,
     filter: &Where,
 ) -> Result<Vec<MessageRow>, StorageError> {
     let mark = listing::listed_through(conn)?;
-    let tail = keys(conn, &filter.tail_sql(), filter.tail_args(mark), -1, 0)?;
+    let reach = query.offset.saturating_add(query.limit);
+    let tail = keys(conn, &filter.tail_sql(), filter.tail_args(mark), reach, 0)?;
     let t = i64::try_from(tail.len()).unwrap_or(i64::MAX);
     let start = query.offset.saturating_sub(t).max(0);
     let listed = keys(
         conn,
         &filter.listed_sql(),
         filter.args.clone(),
-        query.limit.saturating_add(t),
+        query.limit.saturating_add(query.offset.min(t)),
         start,
     )?;
     let (before, tail): (Vec<ListKey>, Vec<ListKey>) = match listed.first() {
