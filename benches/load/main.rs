@@ -135,13 +135,7 @@ async fn smoke(settings: &Settings) {
     let wal = PathBuf::from(format!("{}-wal", database.display()));
     let wal_size = || std::fs::metadata(&wal).map_or(0, |meta| meta.len());
     const MESSAGES: u64 = 300;
-    let bodies: Vec<Prepared> = (0..MESSAGES)
-        .map(|i| {
-            let body = dataset::body(&dataset::live_message("smoke", i));
-            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
-            Prepared::webhook(Bytes::from(body), &signature)
-        })
-        .collect();
+    let bodies = live_webhooks("smoke", MESSAGES);
     let page = server.metrics().await.expect("/metrics answers");
     let before = metrics::histogram_sum_count(&page, COMMIT_BATCH_HISTOGRAM)
         .expect("the server publishes the commit histogram");
@@ -181,13 +175,7 @@ async fn smoke(settings: &Settings) {
     // A small overload: many connections at once, every answer counted.
     let server = Server::start(&database).await;
     let connections = 200;
-    let bodies: Vec<Prepared> = (0..2 * connections as u64)
-        .map(|i| {
-            let body = dataset::body(&dataset::live_message("crowd", i));
-            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
-            Prepared::webhook(Bytes::from(body), &signature)
-        })
-        .collect();
+    let bodies = live_webhooks("crowd", 2 * connections as u64);
     let crowd = timed_run(&server, connections, budget, Arc::new(Source::Each(bodies))).await;
     assert_eq!(crowd.requests, 2 * connections as u64);
     assert_eq!((crowd.failures, crowd.server_errors()), (0, 0));
@@ -376,13 +364,7 @@ async fn throughput(settings: &Settings, database: &Path) -> Throughput {
     let mut fresh = |count: usize| -> Vec<Prepared> {
         next_batch += 1;
         let prefix = format!("ingest{next_batch}");
-        (0..count as u64)
-            .map(|i| {
-                let body = dataset::body(&dataset::live_message(&prefix, i));
-                let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
-                Prepared::webhook(Bytes::from(body), &signature)
-            })
-            .collect()
+        live_webhooks(&prefix, count as u64)
     };
     let supply = (MAX_INGEST_RPS * settings.run.as_secs_f64()) as usize;
     let whatsapp_supply = (MAX_WHATSAPP_DELIVERIES_PER_S * settings.run.as_secs_f64()) as usize;
@@ -666,13 +648,7 @@ pub struct WalRun {
 async fn wal_run(settings: &Settings, database: &Path) -> WalRun {
     let server = Server::start_with(database, &[("SQLITE_AUTOCHECKPOINT_PAGES", "0")]).await;
     let budget = settings.run.min(Duration::from_secs(2));
-    let bodies: Vec<Prepared> = (0..(MAX_INGEST_RPS * budget.as_secs_f64()) as u64)
-        .map(|i| {
-            let body = dataset::body(&dataset::live_message("wal", i));
-            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
-            Prepared::webhook(Bytes::from(body), &signature)
-        })
-        .collect();
+    let bodies = live_webhooks("wal", (MAX_INGEST_RPS * budget.as_secs_f64()) as u64);
     let wal = PathBuf::from(format!("{}-wal", database.display()));
     let size = || std::fs::metadata(&wal).map_or(0, |meta| meta.len());
     let before = size();
@@ -718,13 +694,10 @@ async fn overload(settings: &Settings, database: &Path) -> Overload {
         max_open_files.is_none_or(|max| max >= needed),
         "the server may open {max_open_files:?} files, the overload phase needs {needed}: raise `ulimit -n`"
     );
-    let bodies: Vec<Prepared> = (0..(MAX_INGEST_RPS * settings.overload.as_secs_f64()) as u64)
-        .map(|i| {
-            let body = dataset::body(&dataset::live_message("overload", i));
-            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
-            Prepared::webhook(Bytes::from(body), &signature)
-        })
-        .collect();
+    let bodies = live_webhooks(
+        "overload",
+        (MAX_INGEST_RPS * settings.overload.as_secs_f64()) as u64,
+    );
     let outcome = timed_run(
         &server,
         OVERLOAD_CONNECTIONS,
@@ -1023,6 +996,17 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
 pub fn on_cpu(schedstat: &str) -> Option<Duration> {
     let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(nanos))
+}
+
+/// `POST /webhook` of live messages `0..count` (ids under `prefix`), each signed.
+fn live_webhooks(prefix: &str, count: u64) -> Vec<Prepared> {
+    (0..count)
+        .map(|i| {
+            let body = dataset::body(&dataset::live_message(prefix, i));
+            let signature = signature::sign(server::SECRET.as_bytes(), body.as_bytes());
+            Prepared::webhook(Bytes::from(body), &signature)
+        })
+        .collect()
 }
 
 /// The median of `values`.
