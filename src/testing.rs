@@ -14,3 +14,15 @@ pub fn proptest_config(default_cases: u32) -> Config {
         ..Config::default()
     }
 }
+
+/// A reproducible sequence of pseudo-random numbers (a linear congruential generator, its high
+/// bits) for test data: the same `seed` gives the same messages on every run.
+pub fn numbers(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    }
+}

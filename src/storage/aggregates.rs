@@ -250,13 +250,7 @@ pub(crate) mod tests {
         migrations::run(&mut conn).unwrap();
         // Senders with skewed traffic (ties, promotions into and out of the top ten), repeated
         // ids (duplicates count nothing), timestamps across minutes and days.
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut next = crate::testing::numbers(7);
         for batch in 0..40 {
             let messages: Vec<NewMessage> = (0..25)
                 .map(|_| {

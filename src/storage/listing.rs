@@ -218,13 +218,7 @@ mod tests {
     /// Skewed senders, timestamps over three days whose order is unrelated to the ids' (so the
     /// tail's rows interleave with the listed ones), texts that do and do not match.
     fn messages(first: usize, count: usize, seed: u64) -> Vec<NewMessage> {
-        let mut seed = seed;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut next = crate::testing::numbers(seed);
         (first..first + count)
             .map(|i| {
                 let sender = if i % 3 == 0 { next() % 3 } else { next() % 12 };

@@ -345,13 +345,7 @@ mod tests {
         let mut conn = open();
         // Skewed senders (so that top-ten members fall behind others), days and minutes emptied
         // and left partly full, batches smaller than what is older, and duplicates of the bound.
-        let mut seed = 11u64;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            seed >> 33
-        };
+        let mut next = crate::testing::numbers(11);
         let messages: Vec<NewMessage> = (0..600)
             .map(|i| {
                 let sender = if i % 3 == 0 { next() % 4 } else { next() % 25 };
