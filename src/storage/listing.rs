@@ -100,7 +100,7 @@ mod tests {
     use crate::message::NewMessage;
     use crate::storage::aggregates::tests::sums_and_counts;
     use crate::storage::connection::{self, Filename};
-    use crate::storage::{insert, migrations, prune, queries};
+    use crate::storage::{insert, migrations, prune, queries, search};
     use crate::timestamp::{KeyBound, instant_key, parse_instant};
 
     fn open() -> Connection {
@@ -153,6 +153,11 @@ mod tests {
             tx.commit().unwrap();
         }
 
+        /// Moves up to `rows` of the tail twin's rows into the search index.
+        fn index_some(&mut self, rows: usize) {
+            search::index_pending(&mut self.tail, rows).unwrap();
+        }
+
         fn prune(&mut self, before: &str, step: usize) {
             for conn in [&mut self.listed, &mut self.tail] {
                 while prune::delete_older(conn, &bound(before), step).unwrap() == step {}
@@ -160,7 +165,7 @@ mod tests {
         }
 
         /// Every read of both agrees: pages across the listed/tail boundary with each filter,
-        /// their totals, and the stats.
+        /// their totals (each also what reading every row counts), and the stats.
         fn assert_reads_agree(&self, context: &str) {
             assert_eq!(
                 queries::stats(&self.tail).unwrap(),
@@ -197,6 +202,18 @@ mod tests {
                 },
             ];
             for filters in filters {
+                for conn in [&self.tail, &self.listed] {
+                    let query = ListQuery {
+                        limit: 1,
+                        offset: 0,
+                        filters: filters.clone(),
+                    };
+                    assert_eq!(
+                        queries::list_messages(conn, &query).unwrap().total,
+                        scanned_total(conn, &filters),
+                        "{context}: {filters:?}"
+                    );
+                }
                 for offset in [0, 1, 5, 17, 40, 99, 150, 260, 299, 400] {
                     for limit in [1, 7, 50, 100] {
                         let query = ListQuery {
@@ -213,6 +230,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// How many rows match `filters`, read one by one.
+    fn scanned_total(conn: &Connection, filters: &Filters) -> i64 {
+        let mut statement = conn
+            .prepare("SELECT from_msisdn, ts_key, text FROM messages")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .unwrap();
+        let matching = rows.map(Result::unwrap).filter(|(from, ts_key, text)| {
+            filters.from.as_ref().is_none_or(|wanted| wanted == from)
+                && match &filters.since {
+                    None | Some(KeyBound::BeforeAll) => true,
+                    Some(KeyBound::Key(key)) => ts_key >= key,
+                    Some(KeyBound::AfterAll) => false,
+                }
+                && filters.q.as_ref().is_none_or(|q| {
+                    text.as_deref()
+                        .is_some_and(|text| search::search_matches(text, q))
+                })
+        });
+        i64::try_from(matching.count()).unwrap()
     }
 
     /// Skewed senders, timestamps over three days whose order is unrelated to the ids' (so the
@@ -242,11 +288,19 @@ mod tests {
         twins.store(&messages(0, 40, 1));
         twins.assert_reads_agree("all unlisted");
         for batch in 1..8 {
+            if batch % 3 == 0 {
+                // Every row read so far indexed: the next searches count after an indexed row.
+                twins.index_some(usize::MAX);
+            }
             twins.store(&messages(batch * 40, 40, batch as u64 + 1));
             // Duplicates of earlier rows add nothing, listed or not.
             twins.store(&messages(batch * 40 - 10, 15, batch as u64));
             if batch % 2 == 0 {
                 twins.list_some(55);
+            }
+            if batch % 3 == 1 && batch > 1 {
+                // Into the rows stored since the last searches, not through them.
+                twins.index_some(60);
             }
             twins.assert_reads_agree(&format!("after batch {batch}"));
         }

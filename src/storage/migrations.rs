@@ -204,7 +204,10 @@ mod tests {
         )
         .unwrap();
         super::run(&mut conn).unwrap();
-        assert_eq!(super::current_version(&conn).unwrap(), Some(4));
+        assert_eq!(
+            super::current_version(&conn).unwrap(),
+            Some(super::latest_schema_version())
+        );
         assert_eq!(listing::listed_through(&conn).unwrap(), 3);
         assert_eq!(listing::backlog(&conn).unwrap(), 0);
         let unlisted: i64 = conn

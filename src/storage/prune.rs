@@ -119,6 +119,9 @@ pub(crate) fn delete_older(
             .map(|row| (row.from.as_str(), row.ts_key.as_str())),
     )?;
     listing::lower_mark_after_delete(&tx)?;
+    // Remembered search totals counted the rows before this delete (search::Remembered).
+    tx.prepare_cached("UPDATE deletions SET count = count + 1")?
+        .execute([])?;
     tx.prepare_cached(
         "UPDATE search_progress
             SET indexed_through = (SELECT coalesce(max(rowid), 0) FROM messages)

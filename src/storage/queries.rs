@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregates::TOP_SENDERS;
 use super::error::StorageError;
+use super::search::Rows;
 use super::{listing, search};
 use crate::filters::{Filters, ListQuery};
 use crate::timestamp::KeyBound;
@@ -80,10 +81,15 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
         None => (0, Vec::new()),
         Some(filter) => {
             let search = query.filters.q.as_deref().and_then(search::trigram_query);
-            let search::SearchTotal { total, remembered } =
-                search::remembered_total(&tx, &query.filters, || match &search {
-                    Some(trigrams) => count_candidates(&tx, trigrams, &filter),
-                    None => count(&tx, &query.filters, &filter),
+            let search::SearchTotal { total, found } =
+                search::remembered_total(&tx, &query.filters, |rows| match (&search, rows) {
+                    (Some(trigrams), rows) => {
+                        count_candidates(&tx, trigrams, &filter, rows.after())
+                    }
+                    (None, Rows::All) => count(&tx, &query.filters, &filter),
+                    (None, Rows::After(after)) => {
+                        count_rows(&tx, &filter.tail_sql(), filter.tail_args(after))
+                    }
                 })?;
             let plan = match (&query.filters.q, &search) {
                 (None, _) => None,
@@ -95,7 +101,7 @@ pub(crate) fn list_messages(conn: &Connection, query: &ListQuery) -> Result<Page
                 (Some(_), Some(_)) => Some(SearchPlan::Index),
             };
             if let (Some(plan), Some(q)) = (plan, &query.filters.q) {
-                log_search_plan(&tx, plan, q, search.as_deref(), total, remembered, query)?;
+                log_search_plan(&tx, plan, q, search.as_deref(), total, found, query)?;
             }
             let data = if query.offset >= total {
                 Vec::new()
@@ -143,8 +149,8 @@ impl SearchPlan {
 
 /// One `DEBUG` line per search naming its plan, so that an operator can see why a search was
 /// slow: the plan, how many rows the index handed over as candidates, how many matched, and the
-/// needle's length (never the needle: it is a piece of someone's message), and whether the
-/// total was `counted` or `remembered` (see [`search::remembered_total`]). The candidate count
+/// needle's length (never the needle: it is a piece of someone's message), and how the total
+/// was found (see [`search::remembered_total`]). The candidate count
 /// costs a query of its own, so it is made only when the line is written.
 fn log_search_plan(
     conn: &Connection,
@@ -152,7 +158,7 @@ fn log_search_plan(
     q: &str,
     trigrams: Option<&str>,
     total: i64,
-    remembered: bool,
+    found: search::Found,
     query: &ListQuery,
 ) -> Result<(), StorageError> {
     if !tracing::enabled!(tracing::Level::DEBUG) {
@@ -161,7 +167,7 @@ fn log_search_plan(
     let candidates: i64 = match trigrams {
         Some(trigrams) => conn
             .prepare_cached(&format!("SELECT count(*) FROM ({})", search::CANDIDATES))?
-            .query_row([trigrams], |row| row.get(0))?,
+            .query_row(params![trigrams, 0], |row| row.get(0))?,
         None => stored_messages(conn)?,
     };
     tracing::debug!(
@@ -170,7 +176,7 @@ fn log_search_plan(
         trigrams = trigrams.map_or(0, |t| t.matches(" AND ").count() + 1),
         candidates,
         matches = total,
-        total = if remembered { "remembered" } else { "counted" },
+        total = found.name(),
         offset = query.offset,
         limit = query.limit,
         "search plan"
@@ -178,7 +184,7 @@ fn log_search_plan(
     Ok(())
 }
 
-/// The rows that may contain `q` ([`search::CANDIDATES`], whose parameter comes first), each
+/// The rows that may contain `q` ([`search::CANDIDATES`], whose two parameters come first), each
 /// read by rowid: the candidates come first, as `CROSS JOIN` keeps SQLite from turning the join
 /// around.
 fn candidates_from() -> String {
@@ -202,8 +208,8 @@ fn page_of_candidates(
     filter: &Where,
     trigrams: &str,
 ) -> Result<Vec<MessageRow>, StorageError> {
-    let mut args = Vec::with_capacity(filter.args.len() + 3);
-    args.push(SqlValue::Text(trigrams.to_string()));
+    let mut args = Vec::with_capacity(filter.args.len() + 4);
+    args.extend([SqlValue::Text(trigrams.to_string()), SqlValue::Integer(0)]);
     args.extend(filter.args.iter().cloned());
     args.extend([
         SqlValue::Integer(query.limit),
@@ -325,13 +331,18 @@ fn scan_in_order(conn: &Connection, query: &ListQuery, total: i64) -> Result<boo
     Ok(in_order < (total as f64) * (total as f64))
 }
 
-/// How many search candidates match every filter (`contains_ci` among them).
+/// How many search candidates with a rowid above `after` match every filter (`contains_ci`
+/// among them).
 fn count_candidates(
     conn: &Connection,
     trigrams: &str,
     filter: &Where,
+    after: i64,
 ) -> Result<i64, StorageError> {
-    let mut args = vec![SqlValue::Text(trigrams.to_string())];
+    let mut args = vec![
+        SqlValue::Text(trigrams.to_string()),
+        SqlValue::Integer(after),
+    ];
     args.extend(filter.args.iter().cloned());
     Ok(conn
         .prepare_cached(&format!(

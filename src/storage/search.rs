@@ -17,9 +17,9 @@
 //! A search's `total` is exact, so a common word costs a check of every candidate: `hello`'s
 //! 579,459 matches among 1M rows took 0.5–0.65 s to count (p50 of the load benchmark on 2 busy
 //! cores; `he`, under three characters, scans all rows in about as long). [`remembered_total`]
-//! keeps the last exact totals and answers a search asked again from them for as long as nothing
-//! was committed since (see [`TotalKey`] for why that is exact): the same benchmark's p50 fell to
-//! 0.5 ms. The first search after a commit still counts.
+//! keeps the last exact totals with the rows they went through, and answers a search asked again
+//! from them: the total remembered plus the matches among the rows stored since (see
+//! [`Remembered`] for why that is exact). Only a delete makes a search count every row again.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -27,7 +27,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 use hashlink::LruCache;
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{Connection, MAIN_DB, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::StorageError;
 use crate::filters::Filters;
@@ -96,13 +96,14 @@ pub fn trigram_query(needle: &str) -> Option<String> {
 }
 
 /// The rows that may contain a needle, as an SQL table expression with one column, `candidate`
-/// (a `messages` rowid), and one parameter, the [`trigram_query`]: the index's matches, and the
-/// rows stored after what the index holds.
+/// (a `messages` rowid), and two parameters, the [`trigram_query`] and a rowid the candidates
+/// come after (0 for all of them): the index's matches, and the rows stored after what the index
+/// holds.
 pub const CANDIDATES: &str =
-    "SELECT rowid AS candidate FROM message_search WHERE message_search MATCH ?
+    "SELECT rowid AS candidate FROM message_search WHERE message_search MATCH ?1 AND rowid > ?2
      UNION ALL
      SELECT rowid FROM messages
-      WHERE rowid > (SELECT indexed_through FROM search_progress)";
+      WHERE rowid > max(?2, (SELECT indexed_through FROM search_progress))";
 
 /// Indexes up to `limit` of the rows stored after what the index holds, in one transaction.
 /// Returns how many rows it went through.
@@ -139,64 +140,151 @@ pub fn index_pending(conn: &mut Connection, limit: usize) -> Result<usize, Stora
 /// URI long (8 KiB), so this bounds the memory to about a megabyte; in practice a few KiB.
 const REMEMBERED_TOTALS: usize = 64;
 
-/// What a remembered total was counted on: one connection's view of the database at one
-/// `PRAGMA data_version`, and the filters, with the needle folded as [`contains_ci`] folds it
-/// (so `Hello` and `HELLO` share an entry: they match the same rows).
-///
-/// SQLite changes a connection's `data_version` whenever another connection has committed
-/// since it last looked, whichever process that was (the writer, `app prune`, a restore), and
-/// inside a read transaction the value belongs to the transaction's snapshot. So two reads on
-/// one connection with the same `data_version` see the same rows, and a total counted in the
-/// first is the total in the second. The value is only comparable on one connection, hence the
-/// connection in the key ([`connection_id`]), and it ignores the connection's own commits, hence
-/// read-only connections only.
+/// Which search a remembered total is for: the filters, with the needle folded as
+/// [`contains_ci`] folds it (so `Hello` and `HELLO` share an entry: they match the same rows), on
+/// one connection ([`connection_id`]). A connection belongs to one database file for its life
+/// (a file replaced under the server gets new connections), so an entry never outlives the rows
+/// it counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct TotalKey {
     connection: i64,
-    data_version: i64,
     from: Option<String>,
     since: Option<String>,
     needle: String,
 }
 
-static TOTALS: LazyLock<Mutex<LruCache<TotalKey, i64>>> =
+/// A total and the rows it was counted over: every rowid up to `through`, while the store's
+/// deletion count (`deletions.count`, moved by every transaction that deletes messages) was
+/// `deletions`.
+///
+/// Rows are otherwise only appended, and SQLite gives a new row the highest rowid + 1, so every
+/// row stored after the count has a rowid above `through`, and no row up to it has changed what
+/// a search matches (the text, sender and `ts` of a row are never rewritten). So in any later
+/// snapshot with the same deletion count, the matches among the rows up to `through` are still
+/// `total`, and the search's total is `total` plus the matches among the rows after `through`.
+/// A delete may free the highest rowid for the next row: the count moves, and the search counts
+/// every row again. Both values are read in the snapshot the count reads ([`Snapshot::read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Remembered {
+    total: i64,
+    snapshot: Snapshot,
+}
+
+/// The two values of a snapshot that say whether a [`Remembered`] total still holds in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Snapshot {
+    /// The highest rowid stored (0 when none is).
+    through: i64,
+    deletions: i64,
+}
+
+impl Snapshot {
+    /// Reads them in `conn`'s current transaction (in a read transaction, this first read
+    /// takes the snapshot the counts then read).
+    fn read(conn: &Connection) -> Result<Self, StorageError> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT coalesce((SELECT max(rowid) FROM messages), 0),
+                        (SELECT count FROM deletions)",
+            )?
+            .query_row([], |row| {
+                Ok(Self {
+                    through: row.get(0)?,
+                    deletions: row.get(1)?,
+                })
+            })?)
+    }
+}
+
+static TOTALS: LazyLock<Mutex<LruCache<TotalKey, Remembered>>> =
     LazyLock::new(|| Mutex::new(LruCache::new(REMEMBERED_TOTALS)));
 
-fn totals() -> MutexGuard<'static, LruCache<TotalKey, i64>> {
+fn totals() -> MutexGuard<'static, LruCache<TotalKey, Remembered>> {
     TOTALS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A search's `total`, and whether it was remembered rather than counted.
+/// The rows a search's count goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    All,
+    /// Those with a rowid above this one.
+    After(i64),
+}
+
+impl Rows {
+    /// The rowid the rows come after: 0 for all of them (SQLite numbers rows from 1).
+    pub(crate) fn after(self) -> i64 {
+        match self {
+            Self::All => 0,
+            Self::After(after) => after,
+        }
+    }
+}
+
+/// How a search's total was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// Every row was counted.
+    Counted,
+    /// Remembered, and no row was stored since.
+    Remembered,
+    /// Remembered, plus the matches among the rows stored since, counted.
+    CountedSince,
+}
+
+impl Found {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Counted => "counted",
+            Self::Remembered => "remembered",
+            Self::CountedSince => "counted_since",
+        }
+    }
+}
+
+/// A search's `total`, and how it was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SearchTotal {
     pub(crate) total: i64,
-    pub(crate) remembered: bool,
+    pub(crate) found: Found,
 }
 
-/// The total of a search (`filters.q` set), as `count` counts it in `conn`'s current read
-/// transaction, or as it counted it before on the same connection when nothing has been
-/// committed since. Without a needle, or on a connection that writes, `count` is just called.
+/// The total of a search (`filters.q` set) in `conn`'s current transaction: counted by `count`
+/// over every row, or, when the same search was counted on this connection before and no row was
+/// deleted since, the total then plus `count` over the rows stored since (see [`Remembered`]).
+/// Without a needle, `count` is just called.
 pub(crate) fn remembered_total(
     conn: &Connection,
     filters: &Filters,
-    count: impl FnOnce() -> Result<i64, StorageError>,
+    count: impl FnOnce(Rows) -> Result<i64, StorageError>,
 ) -> Result<SearchTotal, StorageError> {
-    let counted = |total| SearchTotal {
-        total,
-        remembered: false,
-    };
     let Some(key) = total_key(conn, filters)? else {
-        return count().map(counted);
-    };
-    if let Some(&total) = totals().get(&key) {
         return Ok(SearchTotal {
-            total,
-            remembered: true,
+            total: count(Rows::All)?,
+            found: Found::Counted,
         });
-    }
-    let total = count()?;
-    totals().insert(key, total);
-    Ok(counted(total))
+    };
+    let now = Snapshot::read(conn)?;
+    let before = totals().get(&key).copied();
+    let (total, found) = match before {
+        Some(before) if before.snapshot == now => (before.total, Found::Remembered),
+        Some(before)
+            if before.snapshot.deletions == now.deletions
+                && before.snapshot.through < now.through =>
+        {
+            let since = count(Rows::After(before.snapshot.through))?;
+            (before.total + since, Found::CountedSince)
+        }
+        _ => (count(Rows::All)?, Found::Counted),
+    };
+    totals().insert(
+        key,
+        Remembered {
+            total,
+            snapshot: now,
+        },
+    );
+    Ok(SearchTotal { total, found })
 }
 
 fn total_key(conn: &Connection, filters: &Filters) -> Result<Option<TotalKey>, StorageError> {
@@ -208,14 +296,8 @@ fn total_key(conn: &Connection, filters: &Filters) -> Result<Option<TotalKey>, S
         Some(KeyBound::Key(key)) => Some(key.clone()),
         Some(KeyBound::AfterAll) => return Ok(None),
     };
-    if !conn.is_readonly(MAIN_DB)? {
-        return Ok(None);
-    }
-    // Read first: in a read transaction this takes the snapshot the count then reads.
-    let data_version: i64 = conn.pragma_query_value(None, "data_version", |row| row.get(0))?;
     Ok(Some(TotalKey {
         connection: connection_id(conn)?,
-        data_version,
         from: filters.from.clone(),
         since,
         needle: search_fold(q),
@@ -257,10 +339,16 @@ pub fn backlog(conn: &Connection) -> Result<usize, StorageError> {
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::{Connection, OpenFlags};
+    use rusqlite::Connection;
 
     use super::{contains_ci, remembered_total, search_matches, trigram_query};
+    use crate::config::Location;
     use crate::filters::Filters;
+    use crate::message::NewMessage;
+    use crate::storage::connection::{self, Filename};
+    use crate::storage::prune::delete_older;
+    use crate::storage::{insert, migrations};
+    use crate::timestamp::{instant_key, parse_instant};
 
     #[test]
     fn substring_search_ignores_case_across_unicode() {
@@ -333,32 +421,58 @@ mod tests {
         assert_eq!(query.matches(" AND ").count() + 1, super::MAX_TRIGRAMS);
     }
 
-    /// Totals counted by `count` on `conn` for the same search asked twice: whether each
-    /// was remembered.
-    fn asked_twice(conn: &Connection) -> [bool; 2] {
+    fn store(conn: &mut Connection, id: &str, ts: &str, text: &str) -> i64 {
+        let body = serde_json::json!({
+            "message_id": id, "from": "+1", "to": "+2", "ts": ts, "text": text,
+        });
+        let message = NewMessage::from_json(body.to_string().as_bytes()).unwrap();
+        let tx = conn.transaction().unwrap();
+        insert::insert_messages(&tx, &[message], "2025-01-01T00:00:00.000Z").unwrap();
+        tx.commit().unwrap();
+        conn.last_insert_rowid()
+    }
+
+    /// The total of a search for `hello`, counting with a plain scan of the rows it is asked
+    /// for, and how it was found.
+    fn hello_total(conn: &Connection) -> (i64, &'static str) {
         let filters = Filters {
-            q: Some("hello".to_string()),
+            q: Some("HeLLo".to_string()),
             ..Filters::default()
         };
-        [(); 2].map(|()| {
-            let tx = conn.unchecked_transaction().unwrap();
-            let total = remembered_total(&tx, &filters, || Ok(7)).unwrap();
-            assert_eq!(total.total, 7);
-            total.remembered
+        let tx = conn.unchecked_transaction().unwrap();
+        let total = remembered_total(&tx, &filters, |rows| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM messages WHERE rowid > ?1 AND text LIKE '%hello%'",
+                [rows.after()],
+                |row| row.get(0),
+            )?)
         })
+        .unwrap();
+        (total.total, total.found.name())
     }
 
     #[test]
-    fn only_a_connection_that_cannot_write_remembers_totals() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("app.db");
-        let writer = Connection::open(&path).unwrap();
-        writer.execute_batch("CREATE TABLE t (x)").unwrap();
-        // Its own commits leave its data_version as it was: it must count every time.
-        assert_eq!(asked_twice(&writer), [false, false]);
-        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        assert_eq!(asked_twice(&reader), [false, true]);
-        writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
-        assert_eq!(asked_twice(&reader), [false, true]);
+    fn a_remembered_total_adds_the_rows_stored_since_and_a_delete_makes_it_count_again() {
+        let filename = Filename::resolve(&Location::Memory).unwrap();
+        let mut conn = connection::open_writer(&filename).unwrap();
+        migrations::run(&mut conn).unwrap();
+        assert_eq!(hello_total(&conn), (0, "counted"));
+        store(&mut conn, "a", "2025-01-15T10:00:00Z", "hello a");
+        store(&mut conn, "b", "2025-01-15T10:00:01Z", "other");
+        assert_eq!(hello_total(&conn), (1, "counted_since"));
+        assert_eq!(hello_total(&conn), (1, "remembered"));
+        store(&mut conn, "c", "2025-01-15T10:00:02Z", "Hello c");
+        // The oldest message holds the highest rowid: the prune frees it for the next row.
+        let old = store(&mut conn, "old", "2020-01-01T00:00:00Z", "hello long ago");
+        assert_eq!(hello_total(&conn), (3, "counted_since"));
+        let bound = instant_key(&parse_instant("2021-01-01T00:00:00Z").unwrap());
+        assert_eq!(delete_older(&mut conn, &bound, 10).unwrap(), 1);
+        assert_eq!(
+            store(&mut conn, "d", "2025-01-15T10:00:03Z", "nothing"),
+            old
+        );
+        // The highest rowid is what it was when 3 was remembered, the rows are not.
+        assert_eq!(hello_total(&conn), (2, "counted"));
+        assert_eq!(hello_total(&conn), (2, "remembered"));
     }
 }

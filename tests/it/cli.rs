@@ -343,7 +343,8 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
              2        search_index          pending\n\
              3        aggregates_per_batch  pending\n\
              4        listed_later          pending\n\
-             {shown} does not exist yet: 4 pending (run `app migrate`)\n"
+             5        deletions             pending\n\
+             {shown} does not exist yet: 5 pending (run `app migrate`)\n"
         )
     );
     assert!(
@@ -360,18 +361,19 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
              applied V2__search_index to {shown}\n\
              applied V3__aggregates_per_batch to {shown}\n\
              applied V4__listed_later to {shown}\n\
-             {shown} is at version 4, the latest\n"
+             applied V5__deletions to {shown}\n\
+             {shown} is at version 5, the latest\n"
         )
     );
     let second = run_app(&env, &["migrate"], None).await;
     assert_eq!(
         second.stdout,
-        format!("nothing to apply: {shown} is at version 4, the latest\n")
+        format!("nothing to apply: {shown} is at version 5, the latest\n")
     );
 
     let after = run_app(&env, &["migrate", "--status"], None).await;
     let lines: Vec<&str> = after.stdout.lines().collect();
-    assert_eq!(lines.len(), 6, "{after:?}");
+    assert_eq!(lines.len(), 7, "{after:?}");
     // When each was applied, as a person reads it: UTC, to the second.
     let applied = regex::Regex::new(
         r"^(1        messages            |3        aggregates_per_batch)  applied  \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$",
@@ -383,7 +385,7 @@ async fn migrate_applies_once_then_nothing_and_status_lists_versions() {
         lines[0],
         "version  name                  state    applied_on"
     );
-    assert_eq!(lines[5], format!("{shown}: 4 applied, 0 pending"));
+    assert_eq!(lines[6], format!("{shown}: 5 applied, 0 pending"));
 }
 
 #[tokio::test]
