@@ -31,13 +31,27 @@ impl DatabaseArgs {
         Location::parse(&self.url)
     }
 
-    /// The existing, migrated database file, opened to read, for `list` and `stats`.
+    /// The existing database file at this binary's schema version, opened to read, for `list`
+    /// and `stats`.
     ///
-    /// Reading never creates anything: a missing file, an in-memory URL or a file without our
-    /// schema is a usage error that says what to do.
+    /// Reading never creates anything: a missing file, an in-memory URL, a file without our
+    /// schema or at another version is a usage error that says what to do.
+    pub fn open_current(&self) -> anyhow::Result<(Location, ReadOnlyStorage)> {
+        self.open_with(ReadOnlyStorage::open_current)
+    }
+
+    /// The existing, migrated database file at any schema version, opened to read, for
+    /// `backup` (a copy of an older file is a good copy).
     pub fn open_existing(&self) -> anyhow::Result<(Location, ReadOnlyStorage)> {
+        self.open_with(ReadOnlyStorage::open_existing)
+    }
+
+    fn open_with(
+        &self,
+        open: impl FnOnce(&Location) -> Result<ReadOnlyStorage, OpenError>,
+    ) -> anyhow::Result<(Location, ReadOnlyStorage)> {
         let location = self.location().map_err(usage)?;
-        match ReadOnlyStorage::open_existing(&location) {
+        match open(&location) {
             Ok(storage) => Ok((location, storage)),
             Err(OpenError::InMemory) => Err(usage(
                 "DATABASE_URL is in memory (sqlite::memory:): only the `app serve` process that \
@@ -48,6 +62,18 @@ impl DatabaseArgs {
             ))),
             Err(OpenError::NoSchema(_)) => Err(usage(format!(
                 "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
+            ))),
+            Err(OpenError::SchemaVersion {
+                found, expected, ..
+            }) if found < expected => Err(usage(format!(
+                "{location} is at schema version {found}, this binary reads {expected}: run `app \
+                 migrate` (or start `app serve`) first"
+            ))),
+            Err(OpenError::SchemaVersion {
+                found, expected, ..
+            }) => Err(usage(format!(
+                "{location} is at schema version {found}, newer than this binary's {expected}: \
+                 read it with the binary that wrote it"
             ))),
             Err(other) => Err(other.into()),
         }

@@ -52,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         q: args.q.as_deref(),
     };
     let query = raw.parse().map_err(|problems| usage(describe(&problems)))?;
-    let (location, storage) = args.database.open_existing()?;
+    let (location, storage) = args.database.open_current()?;
     let page = storage
         .list_messages(&query)
         .with_context(|| format!("cannot read {location}"))?;

@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (location, storage) = args.database.open_existing()?;
+    let (location, storage) = args.database.open_current()?;
     let stats = storage
         .stats()
         .with_context(|| format!("cannot read {location}"))?;

@@ -22,10 +22,22 @@ pub struct ReadOnlyStorage {
 }
 
 impl ReadOnlyStorage {
-    /// Opens the database file at `location` to read. A missing file, an in-memory database
-    /// (only the process holding it can read it) and a file no migration has run on are each
-    /// refused with their own [`OpenError`], so that a command can say what to do.
+    /// Opens the database file at `location` to read at whichever schema version it is (to
+    /// copy it). A missing file, an in-memory database (only the process holding it can read
+    /// it) and a file no migration has run on are each refused with their own [`OpenError`], so
+    /// that a command can say what to do.
     pub fn open_existing(location: &Location) -> Result<Self, OpenError> {
+        Self::open(location, false)
+    }
+
+    /// Like [`ReadOnlyStorage::open_existing`], and the file must be at this binary's schema
+    /// version ([`OpenError::SchemaVersion`] otherwise): the reads use the tables of every
+    /// migration (a search, those of the newest).
+    pub fn open_current(location: &Location) -> Result<Self, OpenError> {
+        Self::open(location, true)
+    }
+
+    fn open(location: &Location, current: bool) -> Result<Self, OpenError> {
         let path = location.path().ok_or(OpenError::InMemory)?;
         if !path.exists() {
             return Err(OpenError::Missing(path.to_path_buf()));
@@ -40,10 +52,16 @@ impl ReadOnlyStorage {
             path: path.to_path_buf(),
             source,
         })?;
-        if version.is_none() {
-            return Err(OpenError::NoSchema(path.to_path_buf()));
+        let expected = migrations::latest_schema_version();
+        match version {
+            None => Err(OpenError::NoSchema(path.to_path_buf())),
+            Some(found) if current && found != expected => Err(OpenError::SchemaVersion {
+                path: path.to_path_buf(),
+                found,
+                expected,
+            }),
+            Some(_) => Ok(Self { conn }),
         }
-        Ok(Self { conn })
     }
 
     /// A page of messages and the total for its filters: `GET /messages`.

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use webhook_receiver::signature;
+use webhook_receiver::storage::latest_schema_version;
 
 use crate::helpers::{Run, SECRET, ServerProcess, TestApp, app_command, message, run_app, secret};
 
@@ -1248,6 +1249,43 @@ async fn list_and_stats_refuse_bad_database_urls_and_foreign_files() {
     let url = format!("sqlite://{}", text.display());
     let run = run_app(&[("DATABASE_URL", &url)], &["stats"], None).await;
     assert_one_line_error(&run, 1, "cannot read");
+}
+
+#[tokio::test]
+async fn list_and_stats_ask_to_migrate_an_older_database_and_backup_copies_it_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let url = format!("sqlite://{}", db.display());
+    let env = [("DATABASE_URL", url.as_str())];
+    assert_eq!(run_app(&env, &["migrate"], None).await.code, Some(0));
+    // The file as the binary before the newest migration left it.
+    let latest = latest_schema_version();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "DROP TABLE deletions;
+             DELETE FROM refinery_schema_history WHERE version = {latest};"
+        ))
+        .unwrap();
+    for command in [&["list", "--q", "hello"][..], &["stats"]] {
+        let run = run_app(&env, command, None).await;
+        assert_one_line_error(
+            &run,
+            2,
+            &format!(
+                "{} is at schema version {}, this binary reads {latest}: run `app migrate`",
+                db.display(),
+                latest - 1
+            ),
+        );
+    }
+    let copy = dir.path().join("copy.db");
+    let backup = run_app(&env, &["backup", copy.to_str().unwrap()], None).await;
+    assert_eq!(backup.code, Some(0), "{backup:?}");
+    assert_eq!(run_app(&env, &["migrate"], None).await.code, Some(0));
+    let listed = run_app(&env, &["list", "--q", "hello", "--json"], None).await;
+    assert_eq!(listed.code, Some(0), "{listed:?}");
+    assert_eq!(json_of(&listed)["total"], 0);
 }
 
 #[tokio::test]
