@@ -5,7 +5,9 @@
 //! ratios of measurements taken side by side: ingest over the HTTP floor (the same client at the
 //! same concurrency against `GET /health/live`), each ratio taken within a round whose runs are
 //! seconds apart; and each query at 1M rows over the same query at 1k rows, the two servers
-//! asked in turn, one request each. Server CPU per request (from `/proc`) is reported too: it
+//! asked in turn, one request each, then the common-word search asked again and again on each
+//! while 20,000 new messages are posted to it (its total checked once they are all stored).
+//! Server CPU per request (from `/proc`) is reported too: it
 //! does not depend on what else the machine is doing. WhatsApp Cloud API deliveries of ten
 //! messages each (new ids in every one) are measured on the same server after the rounds:
 //! deliveries and messages per second, and the latency of a delivery.
@@ -170,6 +172,17 @@ async fn smoke(settings: &Settings) {
         "with no checkpoint the log grows: {wal_before} then {}",
         wal_size()
     );
+    // A search asked while more messages are stored: its total once they all are is exact.
+    let before = (0..MESSAGES)
+        .filter_map(|i| dataset::live_message("smoke", i).text)
+        .filter(|text| search_matches(text, dataset::COMMON_WORD))
+        .count();
+    let path = format!("/messages?q={}", dataset::COMMON_WORD);
+    let before = i64::try_from(before).expect("small");
+    let searched =
+        search_while_ingesting(server.address, (&path, before), "smoke-ingest", MESSAGES).await;
+    assert!(searched.expected_total > before, "new messages match too");
+    assert_eq!(searched.total, searched.expected_total);
     server.stop();
 
     // A small overload: many connections at once, every answer counted.
@@ -193,7 +206,7 @@ async fn smoke(settings: &Settings) {
     assert!(server.peak_rss_mb() > 1.0);
     server.stop();
     eprintln!(
-        "bench smoke: writer, commits, write-ahead log and a crowd of {connections} measured"
+        "bench smoke: writer, commits, write-ahead log, a search during ingest and a crowd of {connections} measured"
     );
 }
 
@@ -965,6 +978,33 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
             });
         }
     }
+    // The common-word search again, on each server in turn, while new messages are stored.
+    for side in 0..2 {
+        let set = &sets[side];
+        let (_, path, before) = set
+            .plan
+            .iter()
+            .find(|(name, _, _)| *name == "q_common")
+            .cloned()
+            .expect("the plan has q_common");
+        let searched = search_while_ingesting(
+            servers[side].address,
+            (&path, before),
+            &format!("ingest{}", set.label),
+            SEARCH_INGEST_MESSAGES,
+        )
+        .await;
+        eprintln!(
+            "{}: {:<12} p50 {:>9.3} ms over {:>3} samples, first {:>9.3} ms, total {} after",
+            set.label,
+            "q_common_ingest",
+            searched.p50_ms,
+            searched.samples,
+            searched.first_ms,
+            searched.total
+        );
+        results[side].push(searched);
+    }
     let mut done = Vec::new();
     for ((set, server), results) in sets.into_iter().zip(servers).zip(results) {
         let ready = server.ready;
@@ -989,6 +1029,66 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
     let large = done.pop().expect("two data sets");
     let small = done.pop().expect("two data sets");
     (small, large)
+}
+
+/// How many new messages are posted while a search is asked again and again.
+const SEARCH_INGEST_MESSAGES: u64 = 20_000;
+
+/// A search (`path`, `GET /messages?q=…`, whose total is `before`) asked again and again on
+/// one connection while `messages` new live messages (ids under `prefix`) are posted over four
+/// others: its latency while they are stored, and its `total` once they all are, against
+/// `before` plus the new messages it matches.
+async fn search_while_ingesting(
+    address: std::net::SocketAddr,
+    (path, before): (&str, i64),
+    prefix: &str,
+    messages: u64,
+) -> QueryResult {
+    let needle = path.split_once("q=").expect("a search").1;
+    let added = (0..messages)
+        .filter(|&i| {
+            dataset::live_message(prefix, i)
+                .text
+                .as_deref()
+                .is_some_and(|text| search_matches(text, needle))
+        })
+        .count();
+    let bodies = Arc::new(Source::Each(live_webhooks(prefix, messages)));
+    let ingest = tokio::spawn(client::run(address, 4, Duration::from_secs(120), bodies));
+    let search = Prepared::get(path);
+    let mut connection = client::Connection::open(address).await;
+    let mut latencies = Vec::new();
+    loop {
+        let (status, body, latency_us) = connection.send(&search).await;
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        latencies.push(latency_us);
+        if ingest.is_finished() {
+            break;
+        }
+    }
+    let ingested = ingest.await.expect("the load does not panic");
+    assert_eq!(
+        ingested.result("created"),
+        messages,
+        "every message stored: {:?}",
+        ingested.statuses
+    );
+    let (status, body, _) = connection.send(&search).await;
+    assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+    let answer: Value = serde_json::from_slice(&body).expect("a JSON answer");
+    let first_ms = latencies
+        .first()
+        .map_or(f64::NAN, |us| f64::from(*us) / 1000.0);
+    latencies.sort_unstable();
+    QueryResult {
+        name: "q_common_ingest",
+        path: path.to_string(),
+        p50_ms: client::percentile_ms(&latencies, 50.0),
+        first_ms,
+        samples: latencies.len(),
+        total: answer["total"].as_i64().expect("a total"),
+        expected_total: before + i64::try_from(added).expect("small"),
+    }
 }
 
 /// The time a thread has spent on a CPU, from its `/proc/…/schedstat` (the first field, in
