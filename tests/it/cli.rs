@@ -1252,7 +1252,7 @@ async fn list_and_stats_refuse_bad_database_urls_and_foreign_files() {
 }
 
 #[tokio::test]
-async fn list_and_stats_ask_to_migrate_an_older_database_and_backup_copies_it_as_it_is() {
+async fn list_and_stats_read_only_this_binarys_schema_version_and_backup_copies_any() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let url = format!("sqlite://{}", db.display());
@@ -1286,6 +1286,24 @@ async fn list_and_stats_ask_to_migrate_an_older_database_and_backup_copies_it_as
     let listed = run_app(&env, &["list", "--q", "hello", "--json"], None).await;
     assert_eq!(listed.code, Some(0), "{listed:?}");
     assert_eq!(json_of(&listed)["total"], 0);
+    // A file a newer binary migrated further.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (?1, 'from_the_future', '', '0')",
+            [latest + 1],
+        )
+        .unwrap();
+    let run = run_app(&env, &["stats"], None).await;
+    assert_one_line_error(
+        &run,
+        2,
+        &format!(
+            "is at schema version {}, newer than this binary's {latest}",
+            latest + 1
+        ),
+    );
 }
 
 #[tokio::test]
