@@ -173,14 +173,10 @@ async fn smoke(settings: &Settings) {
         wal_size()
     );
     // A search asked while more messages are stored: its total once they all are is exact.
-    let before = (0..MESSAGES)
-        .filter_map(|i| dataset::live_message("smoke", i).text)
-        .filter(|text| search_matches(text, dataset::COMMON_WORD))
-        .count();
+    let before = live_matches("smoke", MESSAGES, dataset::COMMON_WORD);
     let path = format!("/messages?q={}", dataset::COMMON_WORD);
-    let before = i64::try_from(before).expect("small");
     let searched =
-        search_while_ingesting(server.address, (&path, before), "smoke-ingest", MESSAGES).await;
+        search_while_ingesting(server.address, &path, before, "smoke-ingest", MESSAGES).await;
     assert!(searched.expected_total > before, "new messages match too");
     assert_eq!(searched.total, searched.expected_total);
     server.stop();
@@ -789,6 +785,16 @@ pub struct Queries {
     pub results: Vec<QueryResult>,
 }
 
+impl QueryResult {
+    /// One line on stderr as the result comes, the data set named by `label`.
+    fn report(&self, label: &str) {
+        eprintln!(
+            "{label}: {:<12} p50 {:>9.3} ms over {:>3} samples, first {:>9.3} ms, total {}",
+            self.name, self.p50_ms, self.samples, self.first_ms, self.total
+        );
+    }
+}
+
 impl Queries {
     pub fn p50(&self, name: &str) -> f64 {
         self.results
@@ -959,23 +965,17 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
         for side in 0..2 {
             latencies[side].sort_unstable();
             let (name, path, expected_total) = sets[side].plan[index].clone();
-            let p50_ms = client::percentile_ms(&latencies[side], 50.0);
-            eprintln!(
-                "{}: {name:<12} p50 {p50_ms:>9.3} ms over {:>3} samples, first {:>9.3} ms, total {}",
-                sets[side].label,
-                latencies[side].len(),
-                first_ms[side],
-                totals[side]
-            );
-            results[side].push(QueryResult {
+            let result = QueryResult {
                 name,
                 path,
-                p50_ms,
+                p50_ms: client::percentile_ms(&latencies[side], 50.0),
                 first_ms: first_ms[side],
                 samples: latencies[side].len(),
                 total: totals[side],
                 expected_total,
-            });
+            };
+            result.report(sets[side].label);
+            results[side].push(result);
         }
     }
     // The common-word search again, on each server in turn, while new messages are stored.
@@ -989,20 +989,13 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
             .expect("the plan has q_common");
         let searched = search_while_ingesting(
             servers[side].address,
-            (&path, before),
+            &path,
+            before,
             &format!("ingest{}", set.label),
             SEARCH_INGEST_MESSAGES,
         )
         .await;
-        eprintln!(
-            "{}: {:<12} p50 {:>9.3} ms over {:>3} samples, first {:>9.3} ms, total {} after",
-            set.label,
-            "q_common_ingest",
-            searched.p50_ms,
-            searched.samples,
-            searched.first_ms,
-            searched.total
-        );
+        searched.report(set.label);
         results[side].push(searched);
     }
     let mut done = Vec::new();
@@ -1034,25 +1027,27 @@ async fn queries(settings: &Settings, small: DataSet, large: DataSet) -> (Querie
 /// How many new messages are posted while a search is asked again and again.
 const SEARCH_INGEST_MESSAGES: u64 = 20_000;
 
+/// How many of the live messages `0..count` (ids under `prefix`) a search for `needle` finds.
+fn live_matches(prefix: &str, count: u64, needle: &str) -> i64 {
+    let found = (0..count)
+        .filter_map(|i| dataset::live_message(prefix, i).text)
+        .filter(|text| search_matches(text, needle))
+        .count();
+    i64::try_from(found).expect("small")
+}
+
 /// A search (`path`, `GET /messages?q=…`, whose total is `before`) asked again and again on
 /// one connection while `messages` new live messages (ids under `prefix`) are posted over four
 /// others: its latency while they are stored, and its `total` once they all are, against
 /// `before` plus the new messages it matches.
 async fn search_while_ingesting(
     address: std::net::SocketAddr,
-    (path, before): (&str, i64),
+    path: &str,
+    before: i64,
     prefix: &str,
     messages: u64,
 ) -> QueryResult {
     let needle = path.split_once("q=").expect("a search").1;
-    let added = (0..messages)
-        .filter(|&i| {
-            dataset::live_message(prefix, i)
-                .text
-                .as_deref()
-                .is_some_and(|text| search_matches(text, needle))
-        })
-        .count();
     let bodies = Arc::new(Source::Each(live_webhooks(prefix, messages)));
     let ingest = tokio::spawn(client::run(address, 4, Duration::from_secs(120), bodies));
     let search = Prepared::get(path);
@@ -1087,7 +1082,7 @@ async fn search_while_ingesting(
         first_ms,
         samples: latencies.len(),
         total: answer["total"].as_i64().expect("a total"),
-        expected_total: before + i64::try_from(added).expect("small"),
+        expected_total: before + live_matches(prefix, messages, needle),
     }
 }
 
