@@ -63,17 +63,15 @@ impl DatabaseArgs {
             Err(OpenError::NoSchema(_)) => Err(usage(format!(
                 "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
             ))),
-            Err(OpenError::SchemaVersion {
-                found, expected, ..
-            }) if found < expected => Err(usage(format!(
-                "{location} is at schema version {found}, this binary reads {expected}: run `app \
-                 migrate` (or start `app serve`) first"
+            Err(
+                version @ OpenError::SchemaVersion {
+                    found, expected, ..
+                },
+            ) if found < expected => Err(usage(format!(
+                "{version}: run `app migrate` (or start `app serve`) first"
             ))),
-            Err(OpenError::SchemaVersion {
-                found, expected, ..
-            }) => Err(usage(format!(
-                "{location} is at schema version {found}, newer than this binary's {expected}: \
-                 read it with the binary that wrote it"
+            Err(version @ OpenError::SchemaVersion { .. }) => Err(usage(format!(
+                "{version}: read it with the binary that wrote it"
             ))),
             Err(other) => Err(other.into()),
         }

@@ -71,6 +71,41 @@ pub(crate) fn current_version(conn: &Connection) -> Result<Option<i64>, StorageE
     )?)
 }
 
+/// Which schema versions a command accepts in a file it opens ([`check_schema`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accept {
+    /// Any version, as long as some migration ran (a copy of any file is a good copy).
+    Any,
+    /// Only this binary's: the reads and writes use the tables of every migration.
+    Latest,
+}
+
+/// Refuses a file `conn` has open at `path` whose schema `accept` does not take: without one
+/// ([`OpenError::NoSchema`]) or, for [`Accept::Latest`], at another version than this binary's
+/// ([`OpenError::SchemaVersion`]).
+pub(crate) fn check_schema(
+    conn: &Connection,
+    path: &Path,
+    accept: Accept,
+) -> Result<(), OpenError> {
+    let found = current_version(conn).map_err(|source| OpenError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let expected = latest_schema_version();
+    match found {
+        None => Err(OpenError::NoSchema(path.to_path_buf())),
+        Some(found) if accept == Accept::Latest && found != expected => {
+            Err(OpenError::SchemaVersion {
+                path: path.to_path_buf(),
+                found,
+                expected,
+            })
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// A migration recorded in a database's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {

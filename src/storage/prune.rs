@@ -14,7 +14,6 @@
 //! would miss it. So after deleting, the mark comes down to the highest rowid left: rows stored
 //! afterwards are above it, waiting for the index, and every search reads them.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,6 +21,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::connection::{self, Filename};
 use super::error::{OpenError, StorageError};
+use super::migrations::Accept;
 use super::search::search_fold;
 use super::{aggregates, listing, migrations, queries};
 use crate::config::Location;
@@ -222,7 +222,8 @@ impl Pruner {
                     other => open_error(other),
                 },
             )?;
-        check_schema(&conn, path)?;
+        // The aggregates and the index a prune keeps true are the latest migration's.
+        migrations::check_schema(&conn, path, Accept::Latest)?;
         Ok(Self { conn })
     }
 
@@ -250,25 +251,6 @@ impl Pruner {
             }
             std::thread::sleep(started.elapsed().clamp(MIN_PAUSE, MAX_PAUSE));
         }
-    }
-}
-
-/// Refuses a file without the schema this binary knows: the aggregates and the index it keeps
-/// true are the latest migration's.
-fn check_schema(conn: &Connection, path: &Path) -> Result<(), OpenError> {
-    let found = migrations::current_version(conn).map_err(|source| OpenError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let expected = migrations::latest_schema_version();
-    match found {
-        None => Err(OpenError::NoSchema(path.to_path_buf())),
-        Some(found) if found != expected => Err(OpenError::SchemaVersion {
-            path: path.to_path_buf(),
-            found,
-            expected,
-        }),
-        Some(_) => Ok(()),
     }
 }
 

@@ -8,8 +8,9 @@ use rusqlite::Connection;
 use super::backup::{self, BackupError, BackupReport};
 use super::connection::{self, Filename};
 use super::error::{OpenError, StorageError};
+use super::migrations::{self, Accept};
 use super::queries::{self, Page, Stats};
-use super::{migrations, search};
+use super::search;
 use crate::config::Location;
 use crate::filters::ListQuery;
 
@@ -27,17 +28,17 @@ impl ReadOnlyStorage {
     /// it) and a file no migration has run on are each refused with their own [`OpenError`], so
     /// that a command can say what to do.
     pub fn open_existing(location: &Location) -> Result<Self, OpenError> {
-        Self::open(location, false)
+        Self::open(location, Accept::Any)
     }
 
     /// Like [`ReadOnlyStorage::open_existing`], and the file must be at this binary's schema
     /// version ([`OpenError::SchemaVersion`] otherwise): the reads use the tables of every
     /// migration (a search, those of the newest).
     pub fn open_current(location: &Location) -> Result<Self, OpenError> {
-        Self::open(location, true)
+        Self::open(location, Accept::Latest)
     }
 
-    fn open(location: &Location, current: bool) -> Result<Self, OpenError> {
+    fn open(location: &Location, accept: Accept) -> Result<Self, OpenError> {
         let path = location.path().ok_or(OpenError::InMemory)?;
         if !path.exists() {
             return Err(OpenError::Missing(path.to_path_buf()));
@@ -48,20 +49,8 @@ impl ReadOnlyStorage {
                 source,
             }
         })?;
-        let version = migrations::current_version(&conn).map_err(|source| OpenError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let expected = migrations::latest_schema_version();
-        match version {
-            None => Err(OpenError::NoSchema(path.to_path_buf())),
-            Some(found) if current && found != expected => Err(OpenError::SchemaVersion {
-                path: path.to_path_buf(),
-                found,
-                expected,
-            }),
-            Some(_) => Ok(Self { conn }),
-        }
+        migrations::check_schema(&conn, path, accept)?;
+        Ok(Self { conn })
     }
 
     /// A page of messages and the total for its filters: `GET /messages`.

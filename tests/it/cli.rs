@@ -1273,7 +1273,7 @@ async fn list_and_stats_read_only_this_binarys_schema_version_and_backup_copies_
             &run,
             2,
             &format!(
-                "{} is at schema version {}, this binary reads {latest}: run `app migrate`",
+                "{} is at schema version {}, this binary's is {latest}: run `app migrate`",
                 db.display(),
                 latest - 1
             ),
@@ -1300,7 +1300,8 @@ async fn list_and_stats_read_only_this_binarys_schema_version_and_backup_copies_
         &run,
         2,
         &format!(
-            "is at schema version {}, newer than this binary's {latest}",
+            "is at schema version {}, this binary's is {latest}: read it with the binary that \
+             wrote it",
             latest + 1
         ),
     );
