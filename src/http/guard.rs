@@ -37,7 +37,7 @@ pub async fn bounded_uri(request: Request, next: Next) -> Response {
 }
 
 /// Answers 503 (`Retry-After`, `{"detail":"storage unavailable"}`) at once, before its body is
-/// read, to a webhook delivery that arrives while [`AppState::admission`]'s bound of deliveries
+/// read, to a webhook delivery that arrives while the state's `admission` bound of deliveries
 /// is being handled. Past it, more waiting would add no throughput (the writer commits what it
 /// has as fast as it can) but would hold each waiting request's body and state in memory, so
 /// that thousands of connections posting at once would grow the process without bound. Other

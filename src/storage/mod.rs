@@ -88,7 +88,7 @@ pub struct Storage {
     file: Arc<DatabaseFile>,
     readers: Arc<Readers>,
     writer: writer::WriterHandle,
-    /// Behind an `Arc` like the rest: the state (and so this handle) is cloned for every request.
+    /// Behind an `Arc` like the rest: the handle is cloned into the tasks that read.
     durability: Arc<Durability>,
     /// One permit per read that may hold a blocking thread: beyond, reads are refused at once,
     /// so that a flood of them cannot take every blocking thread (and starve ingest's).
