@@ -31,6 +31,13 @@ pub struct SyncCost {
     pub syncs: u32,
 }
 
+impl SyncCost {
+    /// Its CPU shared by the messages of one commit: what the fsync adds to each new message.
+    pub fn cpu_us_per_message(&self, messages_per_commit: f64) -> f64 {
+        self.cpu_us / messages_per_commit
+    }
+}
+
 /// Measures `passes` passes of `syncs` synced writes (and as many unsynced ones) in a scratch
 /// file in `dir`, and returns the median pass.
 pub fn fsync_cost(dir: &Path, syncs: u32, passes: usize) -> io::Result<SyncCost> {

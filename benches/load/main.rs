@@ -647,6 +647,14 @@ pub struct WalRun {
     pub no_errors: bool,
 }
 
+impl WalRun {
+    /// Bytes of log per new message: during the run, and deferred (written after it).
+    pub fn bytes_per_message(&self) -> (f64, f64) {
+        let per_message = |bytes: u64| bytes as f64 / self.created as f64;
+        (per_message(self.during), per_message(self.deferred))
+    }
+}
+
 /// A short run of its own for the bytes of write-ahead log a new message costs: a fresh
 /// database, a server started with automatic checkpoints off (`SQLITE_AUTOCHECKPOINT_PAGES=0`).
 /// With no checkpoint the log is never restarted, so its file only grows, by every page each

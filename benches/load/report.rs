@@ -352,17 +352,11 @@ pub fn results(phases: &Phases) -> Value {
     put(
         "fsync_cpu_us_per_message",
         h.messages_per_commit
-            .map_or(Value::Null, |n| round(fsync.cpu_us / n, 1)),
+            .map_or(Value::Null, |n| round(fsync.cpu_us_per_message(n), 1)),
     );
-    let per_wal_message = |bytes: u64| bytes as f64 / wal.created as f64;
-    put(
-        "wal_bytes_per_message",
-        round(per_wal_message(wal.during), 0),
-    );
-    put(
-        "wal_deferred_bytes_per_message",
-        round(per_wal_message(wal.deferred), 0),
-    );
+    let (wal_during, wal_deferred) = wal.bytes_per_message();
+    put("wal_bytes_per_message", round(wal_during, 0));
+    put("wal_deferred_bytes_per_message", round(wal_deferred, 0));
     put("wal_run_messages", json!(wal.created));
     put("wal_run_no_errors", json!(wal.no_errors));
     let o = overload(overload_phase);
@@ -707,18 +701,19 @@ pub fn print(settings: &Value, phases: &Phases, results: &Value) {
                 fsync.cpu_us,
                 h.messages_per_commit.map_or("-".to_string(), |n| format!(
                     "{:.1} us per message",
-                    fsync.cpu_us / n
+                    fsync.cpu_us_per_message(n)
                 ))
             ),
         ),
         (
             "write-ahead log per new message (own run, no checkpoints)",
-            format!(
-                "{:.0} bytes (+{:.0} deferred), {} messages",
-                wal.during as f64 / wal.created as f64,
-                wal.deferred as f64 / wal.created as f64,
-                wal.created
-            ),
+            {
+                let (during, deferred) = wal.bytes_per_message();
+                format!(
+                    "{during:.0} bytes (+{deferred:.0} deferred), {} messages",
+                    wal.created
+                )
+            },
         ),
     ];
     for (name, value) in rows {
