@@ -11,10 +11,13 @@ test:
 fmt:
 	$(CARGO) fmt
 
-## lint: formatting and clippy, warnings are errors
+## lint: formatting, clippy and the doc links, warnings are errors
+# One doc run, with the private items: it checks every doc comment, and still warns when public
+# docs link to a private item (private_intra_doc_links), so it fails whenever the public run does.
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --locked --document-private-items
 
 # --- Docker (see "Running with Docker" in README.md) -------------------------
 # Each detected once, on first use, and only by the targets that need it.

@@ -1,7 +1,10 @@
 //! What the settings shared by the commands mean: where the database is (`DATABASE_URL`, read
-//! into a [`Location`](crate::config::Location)), how loud the logs are (`LOG_LEVEL`), and how a
-//! secret or token is given, as a variable or as a file ([`secret_or_file`]). Every setting is an
-//! environment variable with a matching flag; the command line's argument groups read them.
+//! into a [`Location`]), how loud the logs are (`LOG_LEVEL`), and how a secret or token is given,
+//! as a variable or as a file ([`secret_or_file`]). Every setting is an environment variable
+//! with a matching flag; the command line's argument groups read them.
+//!
+//! [`Location`]: crate::config::Location
+//! [`secret_or_file`]: crate::config::secret_or_file
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! contract's defaults, bounds and leniencies, so the API and the CLI cannot disagree. The API's
 //! query string is decoded here too, once, and [`RawListQuery`] is also what the OpenAPI
 //! document shows of it.
+//!
+//! [`RawListQuery`]: crate::filters::RawListQuery
 
 use percent_encoding::percent_decode;
 use serde_json::{Value, json};
@@ -99,7 +101,7 @@ pub struct RawListQuery<'a> {
     /// `+9198…`. Empty: no filter.
     #[param(required = false, value_type = String, example = "+919876543210")]
     pub from: Option<&'a str>,
-    /// Rows with `ts >= since` (described in [`since_schema`]).
+    /// Rows with `ts >= since` (described in `since_schema`).
     #[param(schema_with = since_schema, example = "2025-01-15T09:30:00Z")]
     pub since: Option<&'a str>,
     /// Case-insensitive (Unicode-aware) substring of `text`; `%` and `_` are literal. Empty: no

@@ -292,7 +292,7 @@ pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
 /// Installs the JSON log format on stdout at `level` (other crates' events from WARN up), and
 /// routes panics into it. Lines are handed to a writer thread that writes whatever has queued
 /// up in one go: a request costs no `write` system call of its own, and a slow reader of stdout
-/// does not stall the request that logs (until [`LOG_LINES_IN_FLIGHT`] lines wait; none is ever
+/// does not stall the request that logs (until `LOG_LINES_IN_FLIGHT` lines wait; none is ever
 /// dropped). Keep the guard until the process ends.
 pub fn init_json_logs(level: Level) -> LogGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()

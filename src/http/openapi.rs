@@ -2,11 +2,12 @@
 //!
 //! The document is generated from the code, so it cannot drift: each handler's
 //! `#[utoipa::path]` gives its operation, the types the handlers return derive their schemas,
-//! and [`routes`] registers every route from those same annotations, so no route is served
+//! and `routes` registers every route from those same annotations, so no route is served
 //! undocumented and no documented route is missing. What no single handler owns is added here:
 //! the `X-Request-ID` header every request may send and every response carries, the 408 of
-//! the request timeout, and the bearer scheme (with its 401) of the operations a token can close. The integration tests and `make schemathesis` check every real response
-//! against the document.
+//! the request timeout, and the bearer scheme (with its 401) of the operations a token can
+//! close. The integration tests and `make schemathesis` check every real response against the
+//! document.
 
 use std::sync::OnceLock;
 

@@ -65,7 +65,7 @@ impl Token {
         (!token.is_empty()).then_some(Self(token))
     }
 
-    /// True when `given` is the token, compared in constant time (see [`same_token`]).
+    /// True when `given` is the token, compared in constant time (see `same_token`).
     pub fn matches(&self, given: &str) -> bool {
         same_token(&self.0, given)
     }

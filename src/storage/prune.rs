@@ -168,7 +168,7 @@ pub(crate) fn bound_at(cutoff: Option<DateTime<Utc>>) -> KeyBound {
 
 /// How long the server keeps messages (`RETENTION`): when it is set, the writer deletes the
 /// messages whose `ts` is more than this before the current time, in small batches while it has
-/// nothing to commit (see [`super::writer`]).
+/// nothing to commit (see the `writer` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention(Duration);
 
