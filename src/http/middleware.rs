@@ -147,13 +147,13 @@ struct RequestMetrics {
     latency_ms: Histogram,
 }
 
-/// By method and status, for one route.
-type ByStatus = HashMap<(&'static str, u16), RequestMetrics>;
+/// A request's method, route and status.
+type RequestKey = (&'static str, String, u16);
 
 thread_local! {
-    /// By route, then by method and status: every key is bounded (the route is a template or
-    /// [`telemetry::UNMATCHED_PATH`], the method one of [`method_label`]'s), so the map is too.
-    static REQUEST_METRICS: RefCell<HashMap<String, ByStatus>> = RefCell::default();
+    /// Every part of the key is bounded (the method is one of [`method_label`]'s, the route a
+    /// template or [`telemetry::UNMATCHED_PATH`]), so the map is too.
+    static REQUEST_METRICS: RefCell<HashMap<RequestKey, RequestMetrics>> = RefCell::default();
 }
 
 impl RequestMetrics {
@@ -175,14 +175,10 @@ impl RequestMetrics {
 
     /// Counts a request answered `status` after `elapsed` seconds.
     fn record(method: &'static str, route: String, status: u16, elapsed: f64) {
-        REQUEST_METRICS.with_borrow_mut(|by_route| {
-            let by_status = match by_route.get_mut(route.as_str()) {
-                Some(by_status) => by_status,
-                None => by_route.entry(route.clone()).or_default(),
-            };
-            let metrics = by_status
-                .entry((method, status))
-                .or_insert_with(|| Self::new(method, &route, status));
+        REQUEST_METRICS.with_borrow_mut(|cache| {
+            let metrics = cache
+                .entry((method, route, status))
+                .or_insert_with_key(|(method, route, status)| Self::new(method, route, *status));
             metrics.requests.increment(1);
             metrics.duration_seconds.record(elapsed);
             metrics.latency_ms.record(elapsed * 1000.0);
