@@ -2,9 +2,6 @@
 //! into a [`Location`]), how loud the logs are (`LOG_LEVEL`), and how a secret or token is given,
 //! as a variable or as a file ([`secret_or_file`]). Every setting is an environment variable
 //! with a matching flag; the command line's argument groups read them.
-//!
-//! [`Location`]: crate::config::Location
-//! [`secret_or_file`]: crate::config::secret_or_file
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,6 @@
 //! contract's defaults, bounds and leniencies, so the API and the CLI cannot disagree. The API's
 //! query string is decoded here too, once, and [`RawListQuery`] is also what the OpenAPI
 //! document shows of it.
-//!
-//! [`RawListQuery`]: crate::filters::RawListQuery
 
 use percent_encoding::percent_decode;
 use serde_json::{Value, json};

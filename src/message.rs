@@ -1,9 +1,6 @@
 //! The inbound message and its validation: from the raw body of a signed `POST /webhook` to a
 //! [`NewMessage`] ready to store, or every problem with it in Pydantic's shape. Another format's
 //! messages (Meta's WhatsApp deliveries) map their fields to [`Fields`] and pass the same rules.
-//!
-//! [`NewMessage`]: crate::message::NewMessage
-//! [`Fields`]: crate::message::Fields
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};

@@ -11,9 +11,6 @@
 //!
 //! The serde types below are the parts of Meta's body that are read, unknown fields ignored; they
 //! are also the body's schema in the OpenAPI document.
-//!
-//! [`Fields`]: crate::message::Fields
-//! [`NewMessage::from_fields`]: crate::message::NewMessage::from_fields
 
 use chrono::DateTime;
 use serde::Deserialize;

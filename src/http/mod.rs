@@ -1,8 +1,5 @@
 //! The HTTP API: [`router`] builds the app without binding (tests drive it in-process), and
 //! [`serve`] runs it on a listener until a shutdown future resolves, then drains the writer.
-//!
-//! [`router`]: crate::http::router
-//! [`serve`]: crate::http::serve
 
 // Layered: a module uses only modules of the groups above its own.
 // What the server is configured with, answers with, and records of a webhook request.

@@ -3,8 +3,6 @@
 //!
 //! This file is the hex scheme: `X-Signature` (and `X-Hub-Signature-256`, as GitHub and Meta
 //! send it) over the raw body. [`standard`] is the Standard Webhooks scheme.
-//!
-//! [`standard`]: crate::signature::standard
 
 pub mod standard;
 

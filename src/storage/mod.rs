@@ -35,19 +35,6 @@
 //! A database file removed or replaced under the server is detected and handled as
 //! `file_identity` describes: no commit into a file that is no longer at the path is
 //! acknowledged.
-//!
-//! [`Storage`]: crate::storage::Storage
-//! [`Bounds`]: crate::storage::Bounds
-//! [`StorageError`]: crate::storage::StorageError
-//! [`StorageError::Busy`]: crate::storage::StorageError::Busy
-//! [`StorageError::Unavailable`]: crate::storage::StorageError::Unavailable
-//! [`OpenError`]: crate::storage::OpenError
-//! [`ReadOnlyStorage`]: crate::storage::ReadOnlyStorage
-//! [`Pruner`]: crate::storage::Pruner
-//! [`Retention`]: crate::storage::Retention
-//! [`BulkLoad`]: crate::storage::BulkLoad
-//! [`migrate`]: crate::storage::migrate
-//! [`migration_status`]: crate::storage::migration_status
 
 pub(crate) mod aggregates;
 pub(crate) mod backup;
