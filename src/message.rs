@@ -62,8 +62,9 @@ impl NewMessage {
         let mut problems = Vec::new();
         // FastAPI echoes the whole object in each `missing` problem; a large object is echoed
         // in the first only (later ones get `{}`), so that a 422 stays about the body's size.
+        // Its size is measured only once a second field is missing, not for every message.
         let small =
-            serde_json::to_vec(object).is_ok_and(|json| json.len() <= MAX_REPEATED_ECHO_BYTES);
+            || serde_json::to_vec(object).is_ok_and(|json| json.len() <= MAX_REPEATED_ECHO_BYTES);
         let mut echoed = false;
         let mut field = |field: Field| -> Option<&str> {
             let loc = Loc::BodyField(field.name());
@@ -73,7 +74,7 @@ impl NewMessage {
                     Some(problem) => problem,
                 },
                 Some(Value::Null) | None if !field.is_required() => return None,
-                None if echoed && !small => Problem::missing(loc, json!({})),
+                None if echoed && !small() => Problem::missing(loc, json!({})),
                 None => {
                     echoed = true;
                     Problem::missing(loc, Value::Object(object.clone()))
