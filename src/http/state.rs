@@ -15,9 +15,9 @@ use crate::signature::Verifier;
 use crate::storage::Storage;
 
 /// What the handlers share, behind one `Arc`: axum clones the state for every extractor and
-/// middleware of every request, so a clone is one reference count, not one per handle inside
-/// (a dozen, which a profile of `POST /webhook` found at about 3% of its CPU). Reads its fields
-/// through [`Deref`].
+/// middleware of every request, so a clone is one reference count, not one per handle inside (a
+/// dozen, on cache lines both request threads write: with them, every request cost about a fifth
+/// more CPU; see the performance page's fifth pass). Reads its fields through [`Deref`].
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
