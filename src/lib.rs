@@ -1,6 +1,10 @@
 //! An exactly-once webhook receiver: HMAC-verified messages stored in SQLite, listed, counted,
 //! probed and measured over HTTP, and operated from the same binary's CLI.
 
+// A map of the modules for readers of this file. Plain comments on purpose: each module is
+// documented by its own `//!` docs, and a `///` here would be joined to them, making rustdoc
+// resolve their links from the crate root (rust-lang/rust#134904).
+
 // The command line: one module per subcommand.
 pub mod cli;
 // Settings from the environment and flags: `DATABASE_URL`, `LOG_LEVEL`.
