@@ -53,28 +53,42 @@ impl DatabaseArgs {
         let location = self.location().map_err(usage)?;
         match open(&location) {
             Ok(storage) => Ok((location, storage)),
-            Err(OpenError::InMemory) => Err(usage(
-                "DATABASE_URL is in memory (sqlite::memory:): only the `app serve` process that \
-                 holds it can read it; point DATABASE_URL at the server's database file",
-            )),
-            Err(missing @ OpenError::Missing(_)) => Err(usage(format!(
-                "{missing} (run `app migrate` or start `app serve` first)"
-            ))),
-            Err(OpenError::NoSchema(_)) => Err(usage(format!(
-                "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
-            ))),
-            Err(
-                version @ OpenError::SchemaVersion {
-                    found, expected, ..
-                },
-            ) if found < expected => Err(usage(format!(
-                "{version}: run `app migrate` (or start `app serve`) first"
-            ))),
-            Err(version @ OpenError::SchemaVersion { .. }) => Err(usage(format!(
-                "{version}: read it with the binary that wrote it"
-            ))),
-            Err(other) => Err(other.into()),
+            Err(error) => Err(cannot_open(&location, error, "read", |found, expected| {
+                if found < expected {
+                    "run `app migrate` (or start `app serve`) first"
+                } else {
+                    "read it with the binary that wrote it"
+                }
+            })),
         }
+    }
+}
+
+/// What a command says when it cannot open the existing database at `location`, in one line (a
+/// usage error where the user can act): `to` is what it would do with the file ("read",
+/// "change"), and `other_version` its advice for a file at another schema version (given the
+/// file's and this binary's).
+pub fn cannot_open(
+    location: &Location,
+    error: OpenError,
+    to: &str,
+    other_version: impl FnOnce(i64, i64) -> &'static str,
+) -> anyhow::Error {
+    match error {
+        OpenError::InMemory => usage(format!(
+            "DATABASE_URL is in memory (sqlite::memory:): only the `app serve` process that \
+             holds it can {to} it; point DATABASE_URL at the server's database file"
+        )),
+        missing @ OpenError::Missing(_) => usage(format!(
+            "{missing} (run `app migrate` or start `app serve` first)"
+        )),
+        OpenError::NoSchema(_) => usage(format!(
+            "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
+        )),
+        version @ OpenError::SchemaVersion {
+            found, expected, ..
+        } => usage(format!("{version}: {}", other_version(found, expected))),
+        other => other.into(),
     }
 }
 

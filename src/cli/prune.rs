@@ -16,10 +16,10 @@ use anyhow::Context as _;
 use chrono::{DateTime, SecondsFormat, SubsecRound as _, Utc};
 use serde::Serialize;
 
-use super::args::{DatabaseArgs, OutputArgs};
+use super::args::{DatabaseArgs, OutputArgs, cannot_open};
 use super::exit::usage;
 use super::output;
-use crate::storage::{OpenError, Pruner, age_before};
+use crate::storage::{Pruner, age_before};
 use crate::timestamp::{self, KeyBound};
 
 #[derive(Debug, clap::Args)]
@@ -68,21 +68,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cutoff = cutoff(&args)?;
     let bound = cutoff.map_or(KeyBound::BeforeAll, |at| timestamp::instant_key(&at));
     let location = args.database.location().map_err(usage)?;
-    let mut pruner = Pruner::open_existing(&location).map_err(|error| match error {
-        OpenError::InMemory => usage(
-            "DATABASE_URL is in memory (sqlite::memory:): only the `app serve` process that \
-             holds it can change it; point DATABASE_URL at the server's database file",
-        ),
-        missing @ OpenError::Missing(_) => usage(format!(
-            "{missing} (run `app migrate` or start `app serve` first)"
-        )),
-        OpenError::NoSchema(_) => usage(format!(
-            "{location} has no schema yet: run `app migrate` (or start `app serve`) first"
-        )),
-        version @ OpenError::SchemaVersion { .. } => usage(format!(
-            "{version}: run `app migrate` with this binary, or prune with the one that wrote it"
-        )),
-        other => other.into(),
+    let mut pruner = Pruner::open_existing(&location).map_err(|error| {
+        cannot_open(
+            &location,
+            error,
+            "change",
+            |_, _| "run `app migrate` with this binary, or prune with the one that wrote it",
+        )
     })?;
     let cannot = || format!("cannot prune {location}");
     let summary = if args.dry_run {
